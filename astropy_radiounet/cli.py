@@ -1,0 +1,223 @@
+"""
+The ``radiounet`` command.
+
+``radiounet segment IMAGE...`` writes, for each image, into the output
+directory:
+
+* ``<stem>_probability.fits``: the probability map, with the input's WCS;
+* ``<stem>_segmentation.fits``: the segment labels, with the input's WCS;
+* ``<stem>_segments.reg``: the segment outlines as a DS9 region file;
+* ``<stem>_overlay.png``: the image with probability contours and outlines.
+
+``radiounet backbones`` lists the registered backbones.
+"""
+
+import argparse
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+__all__ = ["main"]
+
+log = logging.getLogger("astropy_radiounet.cli")
+
+OUTPUT_SUFFIXES = ("_probability.fits", "_segmentation.fits", "_segments.reg", "_overlay.png")
+
+
+class CommandError(Exception):
+    """A problem to report to the user, without a traceback."""
+
+
+def _add_segment_parser(subparsers):
+    parser = subparsers.add_parser(
+        "segment", help="segment diffuse emission in FITS images",
+        description="Segment diffuse radio emission in FITS images and write, per image, the "
+                    "probability map and segmentation (FITS with the input's WCS), a DS9 "
+                    "region file of the segments and a PNG overlay.")
+    parser.add_argument("images", nargs="*", metavar="IMAGE", help="FITS images")
+    parser.add_argument("--example", action="store_true",
+                        help="segment the example field shipped with the package")
+    parser.add_argument("-o", "--output-dir", default=".", help="output directory (default: .)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="probability threshold (default: the model card's)")
+    parser.add_argument("--n-pixels", type=int, default=None,
+                        help="minimum segment size in pixels (default: one model beam)")
+    parser.add_argument("--backbone", default="unet", help="backbone name (default: unet)")
+    parser.add_argument("--weights", default="default",
+                        help="'default', or a model card (.json) or .weights.h5 file")
+    parser.add_argument("--tile-size", type=int, default=768,
+                        help="tile size on the model grid, halo included (default: 768)")
+    parser.add_argument("--batch-size", type=int, default=4, help="tiles per batch (default: 4)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.set_defaults(handler=_segment)
+
+
+def _add_backbones_parser(subparsers):
+    parser = subparsers.add_parser("backbones", help="list the registered backbones")
+    parser.set_defaults(handler=_backbones)
+
+
+def build_parser():
+    """The argument parser of the ``radiounet`` command."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="radiounet",
+        description="Find faint diffuse radio emission in survey images with a U-Net.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_segment_parser(subparsers)
+    _add_backbones_parser(subparsers)
+    return parser
+
+
+def _backbones(args):
+    from .backbones import available_backbones
+
+    for name, spec in available_backbones().items():
+        weights = "default weights shipped" if spec.default_weights else "no default weights"
+        print(f"{name:20s} {spec.description} [{weights}]")
+    return 0
+
+
+def _image_paths(args):
+    paths = [Path(p) for p in args.images]
+    if args.example:
+        from .data import example_field_path
+
+        paths.insert(0, example_field_path())
+    if not paths:
+        raise CommandError("no images given: name FITS files, or use --example")
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise CommandError(f"no such file: {', '.join(missing)}")
+    stems = [p.name.removesuffix(".gz").removesuffix(".fits").removesuffix(".fit")
+             for p in paths]
+    duplicates = {s for s in stems if stems.count(s) > 1}
+    if duplicates:
+        raise CommandError(f"several images share the name {sorted(duplicates)}: their "
+                           f"outputs would overwrite each other; segment them separately")
+    return list(zip(paths, stems))
+
+
+def _outputs(output_dir, stem):
+    return [output_dir / f"{stem}{suffix}" for suffix in OUTPUT_SUFFIXES]
+
+
+def _segment(args):
+    from tqdm.auto import tqdm
+
+    from .segmentation import RadioUNetSegmenter
+
+    images = _image_paths(args)
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if not args.overwrite:
+        existing = [str(p) for _, stem in images for p in _outputs(output_dir, stem)
+                    if p.exists()]
+        if existing:
+            raise CommandError(f"outputs exist already ({', '.join(existing[:4])}"
+                               f"{', ...' if len(existing) > 4 else ''}); use --overwrite "
+                               f"to replace them or choose another --output-dir")
+    try:
+        segmenter = RadioUNetSegmenter(
+            args.n_pixels, threshold=args.threshold, backbone=args.backbone,
+            weights=args.weights, tile_shape=(args.tile_size, args.tile_size),
+            batch_size=args.batch_size, progress_bar=not args.no_progress)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"model: {segmenter.card.name}", file=sys.stderr)
+    failed = 0
+    for path, stem in tqdm(images, desc="images", unit="image",
+                           disable=args.no_progress or len(images) < 2):
+        start = time.perf_counter()
+        try:
+            summary = segment_file(segmenter, path, output_dir, stem)
+        except (ValueError, TypeError, OSError) as exc:
+            failed += 1
+            print(f"radiounet: {path}: {exc}", file=sys.stderr)
+            continue
+        print(f"{path}: {summary} ({time.perf_counter() - start:.1f} s) -> "
+              f"{output_dir / stem}_*", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def segment_file(segmenter, path, output_dir, stem):
+    """
+    Segment one FITS image and write the four outputs.
+
+    Returns
+    -------
+    summary : str
+        One line describing what was found.
+    """
+    import numpy as np
+    from astropy.io import fits
+    from photutils.utils import NoDetectionsWarning
+
+    from .io import read_image
+    from .outlines import segment_regions
+    from .visualization import plot_overlay
+
+    plane = read_image(path)
+    probability = segmenter.predict_probability(plane.data, mask=plane.mask, wcs=plane.wcs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoDetectionsWarning)
+        segments = segmenter.segment(probability, wcs=plane.wcs, beam=plane.beam)
+    header = plane.wcs.to_header() if plane.wcs is not None else fits.Header()
+    header["ORIGIN"] = "astropy_radiounet"
+    header["MODEL"] = (segmenter.card.name[:60], "model that made the map")
+    header["THRESH"] = (segmenter.threshold, "probability threshold of the segments")
+    probability_path, segmentation_path, regions_path, png_path = _outputs(output_dir, stem)
+    _write_atomic(fits.PrimaryHDU(probability, header=header), probability_path)
+    labels = np.zeros(plane.shape, dtype=np.int32) if segments is None else segments.data
+    _write_atomic(fits.PrimaryHDU(labels.astype(np.int32), header=header), segmentation_path)
+    if segments is None:
+        regions_path.write_text("# Region file format: DS9\n# no segments found\n")
+    else:
+        segment_regions(segments, wcs=plane.wcs).write(regions_path, format="ds9",
+                                                       overwrite=True)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = plot_overlay(np.asarray(plane.data, dtype=np.float32), probability, wcs=plane.wcs,
+                      segment_image=segments, threshold=segmenter.threshold,
+                      title=f"{stem}: diffuse-emission probability")
+    ax.figure.savefig(png_path, dpi=110, bbox_inches="tight")
+    plt.close(ax.figure)
+    n_segments = 0 if segments is None else segments.n_labels
+    return f"{n_segments} segment{'s' if n_segments != 1 else ''}"
+
+
+def _write_atomic(hdu, path):
+    """Write a FITS file through a temporary name, so no partial file is left."""
+    temporary = path.with_name(path.name + ".part")
+    hdu.writeto(temporary, overwrite=True)
+    os.replace(temporary, path)
+
+
+def main(argv=None):
+    """Run the ``radiounet`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except CommandError as exc:
+        print(f"radiounet: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

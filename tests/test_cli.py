@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+from regions import Regions
+
+from astropy_radiounet.cli import main
+from astropy_radiounet.modelcard import ModelCard
+
+
+@pytest.fixture()
+def low_threshold_card(tiny_model_dir, tmp_path):
+    """The tiny model with a threshold low enough for random weights to find segments."""
+    card = ModelCard.read(tiny_model_dir / "tiny.json")
+    card.threshold = 0.3
+    card.weights = str(tiny_model_dir / "tiny.weights.h5")
+    return card.write(tmp_path / "low.json")
+
+
+def test_segment_writes_the_four_outputs(lotss_fits, low_threshold_card, tmp_path, capsys):
+    out = tmp_path / "out"
+    status = main(["segment", str(lotss_fits), "--weights", str(low_threshold_card),
+                   "--output-dir", str(out), "--tile-size", "128", "--no-progress"])
+    assert status == 0
+    probability = fits.getdata(out / "field_probability.fits")
+    header = fits.getheader(out / "field_probability.fits")
+    assert probability.shape == (150, 170) and np.isnan(probability[:8]).all()
+    assert WCS(header).has_celestial and header["THRESH"] == 0.3
+    labels = fits.getdata(out / "field_segmentation.fits")
+    assert labels.shape == (150, 170) and labels.max() >= 1
+    assert np.all(probability[labels > 0] > 0.3)
+    regions = Regions.read(out / "field_segments.reg", format="ds9")
+    assert len(regions) == len(np.unique(labels[labels > 0]))
+    png = (out / "field_overlay.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert "segment" in capsys.readouterr().err
+
+
+def test_existing_outputs_are_not_overwritten(lotss_fits, low_threshold_card, tmp_path, capsys):
+    arguments = ["segment", str(lotss_fits), "--weights", str(low_threshold_card),
+                 "--output-dir", str(tmp_path), "--tile-size", "128", "--no-progress"]
+    assert main(arguments) == 0
+    before = (tmp_path / "field_probability.fits").read_bytes()
+    assert main(arguments) == 2
+    assert "use --overwrite" in capsys.readouterr().err
+    assert (tmp_path / "field_probability.fits").read_bytes() == before
+    assert main([*arguments, "--overwrite"]) == 0
+
+
+def test_unreadable_files_are_reported_and_others_still_run(lotss_fits, low_threshold_card,
+                                                            tmp_path, capsys):
+    broken = tmp_path / "broken.fits"
+    broken.write_text("not fits")
+    status = main(["segment", str(broken), str(lotss_fits), "--weights",
+                   str(low_threshold_card), "--output-dir", str(tmp_path / "o"),
+                   "--tile-size", "128", "--no-progress"])
+    assert status == 1
+    assert "broken.fits" in capsys.readouterr().err
+    assert (tmp_path / "o" / "field_probability.fits").exists()
+    assert not (tmp_path / "o" / "broken_probability.fits").exists()
+
+
+def test_missing_file_and_no_images(tmp_path, capsys):
+    assert main(["segment", str(tmp_path / "nope.fits"), "--weights", "x.json"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["segment"]) == 2
+    assert "no images given" in capsys.readouterr().err
+
+
+def test_default_model_missing_is_explained(capsys):
+    assert main(["segment", "--example", "--output-dir", "unused"]) == 2
+    assert "No trained default model ships" in capsys.readouterr().err
+
+
+def test_backbones_lists_registered(capsys):
+    assert main(["backbones"]) == 0
+    listing = capsys.readouterr().out
+    assert "unet" in listing and "attention_unet" in listing
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "segment" in capsys.readouterr().out

@@ -1,0 +1,162 @@
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyUserWarning
+from astropy.wcs import WCS
+from photutils.segmentation import SegmentationImage
+from photutils.utils import NoDetectionsWarning
+
+from astropy_radiounet import RadioUNetSegmenter
+from astropy_radiounet.modelcard import ModelCard, load_model
+
+from helpers import lotss_header, lotss_like_image
+
+
+def test_probability_shape_range_and_blanking(tiny_segmenter, lotss_fits):
+    probability = tiny_segmenter.predict_probability(lotss_fits)
+    assert probability.shape == (150, 170) and probability.dtype == np.float32
+    blank = np.isnan(probability)
+    assert blank[:8].all() and blank[:, -8:].all()
+    assert not blank[8:, :-8].any()
+    finite = probability[~blank]
+    assert finite.min() >= 0 and finite.max() <= 1
+
+
+def test_path_array_quantity_and_hdu_inputs_agree(tiny_segmenter, lotss_fits):
+    from_path = tiny_segmenter.predict_probability(lotss_fits)
+    with fits.open(lotss_fits) as hdulist:
+        data = hdulist[0].data[0, 0].astype(float)
+        wcs = WCS(hdulist[0].header).celestial
+        from_hdu = tiny_segmenter.predict_probability(hdulist[0])
+    from_array = tiny_segmenter.predict_probability(data, wcs=wcs)
+    from_mjy = tiny_segmenter.predict_probability(data * 1e3 * u.mJy / u.beam, wcs=wcs)
+    for other in (from_hdu, from_array, from_mjy):
+        np.testing.assert_allclose(other, from_path, atol=1e-5, equal_nan=True)
+
+
+@pytest.mark.parametrize("shape", [(7, 13), (1, 40), (131, 67), (260, 390)])
+def test_any_shape_and_tile_size_independence(tiny_model_dir, shape):
+    image = lotss_like_image(shape, seed=shape[0])
+    results = []
+    for tile in (64, 96, 256):
+        segmenter = RadioUNetSegmenter(weights=tiny_model_dir / "tiny.json",
+                                       tile_shape=(tile, tile + 32), batch_size=3)
+        results.append(segmenter.predict_probability(image))
+    assert results[0].shape == shape
+    for other in results[1:]:
+        np.testing.assert_allclose(other, results[0], atol=1e-4)
+
+
+def test_memory_mapped_input_and_output(tiny_segmenter, tmp_path):
+    shape = (300, 200)
+    image = lotss_like_image(shape, seed=5, blank_edge=10)
+    source = np.lib.format.open_memmap(tmp_path / "in.npy", mode="w+", dtype=">f4",
+                                       shape=shape)
+    source[:] = image
+    source.flush()
+    mapped = np.load(tmp_path / "in.npy", mmap_mode="r")
+    out = np.lib.format.open_memmap(tmp_path / "out.npy", mode="w+", dtype=np.float32,
+                                    shape=shape)
+    result = tiny_segmenter.predict_probability(mapped, out=out)
+    assert result is out
+    np.testing.assert_allclose(out, tiny_segmenter.predict_probability(image), atol=1e-5,
+                               equal_nan=True)
+    with pytest.raises(ValueError, match="float32 array of the image plane's shape"):
+        tiny_segmenter.predict_probability(image, out=np.empty((3, 3), np.float32))
+
+
+def test_resampling_model_returns_input_grid(coarse_model_dir, lotss_fits):
+    segmenter = RadioUNetSegmenter(weights=coarse_model_dir / "coarse.json",
+                                   tile_shape=(64, 64))
+    probability = segmenter.predict_probability(lotss_fits)
+    assert probability.shape == (150, 170)
+    assert np.isnan(probability[:8]).all() and np.isfinite(probability[8:, :-8]).all()
+    # No WCS: the pixel scale is unknown, which is said, not guessed silently.
+    with pytest.warns(AstropyUserWarning, match="no WCS"):
+        segmenter.predict_probability(lotss_like_image((64, 64)))
+
+
+def test_wider_input_beam_warns(coarse_model_dir):
+    header = lotss_header((96, 96), four_d=False, beam=20.0)
+    segmenter = RadioUNetSegmenter(weights=coarse_model_dir / "coarse.json",
+                                   tile_shape=(64, 64))
+    with pytest.warns(AstropyUserWarning, match="wider than the model's"):
+        segmenter.predict_probability(fits.PrimaryHDU(lotss_like_image((96, 96)),
+                                                      header=header))
+
+
+def test_segmentation_image_and_no_detections(tiny_segmenter, lotss_fits):
+    probability = tiny_segmenter.predict_probability(lotss_fits)
+    segmenter = RadioUNetSegmenter(5, weights=tiny_segmenter.card, threshold=0.0,
+                                   tile_shape=(128, 128))
+    segments = segmenter.segment(probability)
+    assert isinstance(segments, SegmentationImage)
+    assert segments.shape == probability.shape
+    assert np.all(segments.data[np.isnan(probability)] == 0)
+    nothing = RadioUNetSegmenter(5, weights=tiny_segmenter.card, threshold=0.999,
+                                 tile_shape=(128, 128))
+    with pytest.warns(NoDetectionsWarning):
+        assert nothing.segment(probability) is None
+
+
+def test_segmenter_call_thresholds_probability(tiny_segmenter, lotss_fits):
+    probability = tiny_segmenter.predict_probability(lotss_fits)
+    threshold = float(np.nanpercentile(probability, 80))
+    segmenter = RadioUNetSegmenter(20, weights=tiny_segmenter.card, threshold=threshold,
+                                   tile_shape=(128, 128))
+    segments = segmenter(lotss_fits)
+    assert isinstance(segments, SegmentationImage)
+    inside = segments.data > 0
+    assert np.all(probability[inside] > threshold)
+    assert segments.areas.min() >= 20
+    np.testing.assert_array_equal(segments.data, segmenter.segment(probability).data)
+
+
+def test_n_pixels_defaults_to_one_model_beam(coarse_model_dir):
+    segmenter = RadioUNetSegmenter(weights=coarse_model_dir / "coarse.json",
+                                   tile_shape=(64, 64))
+    wcs = WCS(lotss_header((10, 10), four_d=False)).celestial
+    # 12" beam on 1.5" pixels: pi / (4 ln 2) * 8 * 8 = 72.5 pixels.
+    assert segmenter._n_pixels(wcs, None) == 73
+    assert RadioUNetSegmenter(9, weights=coarse_model_dir / "coarse.json",
+                              tile_shape=(64, 64))._n_pixels(wcs, None) == 9
+
+
+def test_saved_weights_round_trip(tiny_model_dir, tiny_segmenter):
+    model, card = load_model(weights=tiny_model_dir / "tiny.weights.h5")
+    assert card.name == "tiny random U-Net"
+    batch = np.random.default_rng(0).normal(size=(1, 32, 32, 1)).astype(np.float32)
+    np.testing.assert_array_equal(model.predict_on_batch(batch),
+                                  tiny_segmenter.model.predict_on_batch(batch))
+
+
+def test_weight_problems_have_clear_errors(tiny_model_dir, tmp_path):
+    with pytest.raises(ValueError, match="No trained default model ships for backbone 'unet'"):
+        RadioUNetSegmenter()
+    card = ModelCard.read(tiny_model_dir / "tiny.json")
+    card.sha256 = "0" * 64
+    card.weights = str(tiny_model_dir / "tiny.weights.h5")
+    card.write(tmp_path / "bad.json")
+    with pytest.raises(ValueError, match="corrupt or does not belong"):
+        RadioUNetSegmenter(weights=tmp_path / "bad.json")
+    with pytest.raises(ValueError, match="no model card beside it"):
+        RadioUNetSegmenter(weights=tmp_path / "lonely.weights.h5")
+    with pytest.raises(ValueError, match="is not understood"):
+        RadioUNetSegmenter(weights="model.pkl")
+    (tmp_path / "notjson.json").write_text("{")
+    with pytest.raises(ValueError, match="Cannot read the model card"):
+        RadioUNetSegmenter(weights=tmp_path / "notjson.json")
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"n_pixels": 0}, "n_pixels must be a positive integer"),
+    ({"connectivity": 6}, "connectivity must be 4 or 8"),
+    ({"threshold": 1.5}, "must be in"),
+    ({"tile_shape": (64,)}, "pair of integers"),
+    ({"batch_size": 0}, "batch_size must be a positive integer"),
+    ({"tile_shape": (16, 16)}, "too small for this model"),
+])
+def test_bad_options_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RadioUNetSegmenter(weights=None, backbone_config={"depth": 2, "filters": 2}, **kwargs)

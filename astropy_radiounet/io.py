@@ -142,13 +142,16 @@ def parse_brightness_unit(unit, *, source="data"):
     """
     if unit is None:
         return JY_BEAM, 1.0
-    if isinstance(unit, u.UnitBase) and not isinstance(unit, u.UnrecognizedUnit):
+    text = unit.to_string() if isinstance(unit, u.UnitBase) else str(unit)
+    if not isinstance(unit, u.UnitBase):
+        # Exact spellings first ('MJy/beam' is mega); all-capitals survey
+        # dialects such as 'JY/BEAM' are not valid units and fall through.
+        unit = u.Unit(text, parse_strict="silent")
+    if not isinstance(unit, u.UnrecognizedUnit):
         try:
             return unit, float(unit.to(JY_BEAM))
         except u.UnitConversionError:
-            text = unit.to_string()
-    else:
-        text = str(unit)
+            pass
     key = " ".join(text.strip().lower().split())
     if key in _BRIGHTNESS_UNITS:
         parsed = _BRIGHTNESS_UNITS[key]

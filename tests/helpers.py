@@ -55,5 +55,3 @@ def lotss_like_image(shape, *, seed=0, noise=7e-5, beam_pixels=BEAM / PIXEL, bla
         image[:blank_edge] = np.nan
         image[:, -blank_edge:] = np.nan
     return image
-
-

@@ -51,9 +51,9 @@ def test_header_dialects_pc_leading_zeros_negative_ra(tmp_path):
     assert sky.ra.deg == pytest.approx(205.0, abs=1e-6)
 
 
-@pytest.mark.parametrize(("unit", "scale"), [("JY/BEAM", 1.0), ("Jy/beam", 1.0),
-                                              ("mJy/beam", 1e-3), ("MJY/BEAM", 1e-3),
-                                              (u.uJy / u.beam, 1e-6), (None, 1.0)])
+@pytest.mark.parametrize(("unit", "scale"), [
+    ("JY/BEAM", 1.0), ("Jy/beam", 1.0), ("mJy/beam", 1e-3), ("MJY/BEAM", 1e-3),
+    (u.uJy / u.beam, 1e-6), (None, 1.0)])
 def test_brightness_units_understood(unit, scale):
     assert parse_brightness_unit(unit)[1] == pytest.approx(scale)
 

@@ -160,3 +160,16 @@ def test_weight_problems_have_clear_errors(tiny_model_dir, tmp_path):
 def test_bad_options_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RadioUNetSegmenter(weights=None, backbone_config={"depth": 2, "filters": 2}, **kwargs)
+
+
+def test_tile_size_independence_at_full_depth():
+    """Depth 4 (tiles on multiples of 16, a 128-pixel halo) is exact too."""
+    image = lotss_like_image((300, 410), seed=9, blank_edge=12)
+    results = []
+    for tile_shape in ((288, 304), (400, 400), (1024, 1024)):
+        segmenter = RadioUNetSegmenter(weights=None, backbone_config={"depth": 4, "filters": 2},
+                                       seed=2, tile_shape=tile_shape, batch_size=2)
+        assert segmenter.multiple == 16 and segmenter.halo >= 122
+        results.append(segmenter.predict_probability(image))
+    for other in results[1:]:
+        np.testing.assert_allclose(other, results[0], atol=1e-4, equal_nan=True)

@@ -11,6 +11,7 @@ all.
 """
 
 import functools
+import importlib
 import importlib.metadata
 import os
 import warnings
@@ -109,8 +110,6 @@ def get_plugin_manager():
     ``ASTROPY_RADIOUNET_DISABLE_PLUGIN_AUTOLOAD`` is set) every entry point
     of the ``astropy_radiounet.backbones`` group.
     """
-    import importlib
-
     import pluggy
 
     manager = pluggy.PluginManager(PROJECT_NAME)

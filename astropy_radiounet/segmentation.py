@@ -4,26 +4,20 @@ of diffuse radio emission, for an image of any size.
 """
 
 import logging
-import warnings
 
-import astropy.units as u
 import numpy as np
-from astropy.utils.exceptions import AstropyUserWarning
 from photutils.segmentation import detect_sources
 
 from .beams import pixel_scale
 from .io import read_image
+from .model_input import prepare_model_input
 from .modelcard import load_model
-from .preprocessing import NoiseMap
-from .resampling import match_beam, to_input_grid, to_model_grid
+from .resampling import to_input_grid
 from .tiling import TileLayout, predict_tiled
 
 __all__ = ["RadioUNetSegmenter"]
 
 log = logging.getLogger(__name__)
-
-#: Relative pixel-scale difference below which the input grid is used as is.
-SCALE_TOLERANCE = 1e-3
 
 
 class RadioUNetSegmenter:
@@ -126,48 +120,6 @@ class RadioUNetSegmenter:
                 f"threshold={self.threshold}, n_pixels={self.n_pixels}, "
                 f"tile_shape={self.tile_shape})>")
 
-    # -- the model grid --------------------------------------------------
-
-    def _scale_factor(self, plane):
-        """Model pixel size over input pixel size (1 when no resampling)."""
-        if self.card.pixel_scale is None:
-            return 1.0
-        if plane.wcs is None:
-            warnings.warn(f"The image has no WCS, so its pixel scale is unknown: assuming it "
-                          f"is already sampled at the model's {self.card.pixel_scale:.3g} "
-                          f"pixels and beam.  Pass wcs= to have it resampled.",
-                          AstropyUserWarning)
-            return 1.0
-        factor = float(self.card.pixel_scale / pixel_scale(plane.wcs))
-        return 1.0 if abs(factor - 1.0) < SCALE_TOLERANCE else factor
-
-    def _model_image(self, plane, factor):
-        """The input on the model grid, convolved to the model's beam."""
-        image = plane if factor == 1.0 else to_model_grid(plane, factor)
-        if self.card.beam is None or plane.wcs is None:
-            return image
-        if plane.beam is None:
-            warnings.warn("The image header has no beam (BMAJ/BMIN/BPA), so it cannot be "
-                          f"convolved to the model's {self.card.beam.major:.3g} beam; it is "
-                          "used as it is.", AstropyUserWarning)
-            return image
-        target = self.card.beam.pixel_covariance(plane.wcs, scale=factor)
-        current = plane.beam.pixel_covariance(plane.wcs, scale=factor)
-        if np.allclose(target, current, rtol=1e-3, atol=1e-4):
-            return image
-        if image is plane:
-            image = to_model_grid(plane, 1.0)
-        deficit = match_beam(image, target, current,
-                             pixel_variance=1.0 / 12.0 if factor > 1 else 0.0)
-        if deficit > 0.05 * np.linalg.eigvalsh(target).max():
-            warnings.warn(f"The image's beam ({plane.beam.major.to(u.arcsec):.3g} x "
-                          f"{plane.beam.minor.to(u.arcsec):.3g}) is wider than the model's "
-                          f"({self.card.beam.major.to(u.arcsec):.3g} x "
-                          f"{self.card.beam.minor.to(u.arcsec):.3g}) and cannot be sharpened; "
-                          f"the model sees a smoother image than it was trained on.",
-                          AstropyUserWarning)
-        return image
-
     def _predict_batch(self, batch):
         return self.model.predict_on_batch(batch)
 
@@ -207,18 +159,12 @@ class RadioUNetSegmenter:
             msg = (f"out has shape {out.shape} and dtype {out.dtype}; it must be a float32 "
                    f"array of the image plane's shape {plane.shape}.")
             raise ValueError(msg)
-        factor = self._scale_factor(plane)
-        image = self._model_image(plane, factor)
-        noise = NoiseMap.estimate(image, box_size=self.card.noise_box_size)
+        model_input = prepare_model_input(plane, self.card)
+        factor = model_input.factor
         log.info("image %s, model grid %s (factor %.3g), median noise %.3g Jy/beam",
-                 plane.shape, image.shape, factor, noise.median)
-        normalise = self.card.normalisation
-
-        def source(rows, cols):
-            values, valid = image.read(rows, cols)
-            return normalise(values, valid, noise(rows, cols))
-
-        layout = TileLayout(image.shape, self.tile_shape, self.halo, self.multiple)
+                 plane.shape, model_input.shape, factor, model_input.noise.median)
+        source = model_input.normalised
+        layout = TileLayout(model_input.shape, self.tile_shape, self.halo, self.multiple)
         if factor == 1.0:
             predict_tiled(source, self._predict_batch, layout, batch_size=self.batch_size,
                           out=out, progress_bar=self.progress_bar)

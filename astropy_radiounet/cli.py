@@ -165,7 +165,7 @@ def segment_file(segmenter, path, output_dir, stem):
     from .visualization import plot_overlay
 
     plane = read_image(path)
-    probability = segmenter.predict_probability(plane.data, mask=plane.mask, wcs=plane.wcs)
+    probability = segmenter.predict_probability(plane)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoDetectionsWarning)
         segments = segmenter.segment(probability, wcs=plane.wcs, beam=plane.beam)

@@ -242,9 +242,10 @@ def read_image(data, *, mask=None, wcs=None, unit=None):
     Parameters
     ----------
     data : str, `os.PathLike`, HDU, `~astropy.io.fits.HDUList`, `~astropy.nddata.NDData`, \
-`~astropy.units.Quantity` or `~numpy.ndarray`
+`~astropy.units.Quantity`, `~numpy.ndarray` or `ImagePlane`
         The image.  A path is opened memory-mapped and the first HDU with
-        image data is used.
+        image data is used.  An `ImagePlane` is returned as it is (with
+        ``mask`` and ``wcs`` applied).
     mask : array_like of bool, optional
         `True` where pixels are to be ignored, in addition to non-finite
         ones.  Same shape as the 2-D plane.
@@ -267,7 +268,9 @@ def read_image(data, *, mask=None, wcs=None, unit=None):
     >>> plane.shape
     (4, 4)
     """
-    if isinstance(data, (str, os.PathLike)):
+    if isinstance(data, ImagePlane):
+        plane = data
+    elif isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         if not os.path.exists(path):
             msg = f"No such image file: {path!r}."

@@ -45,10 +45,11 @@ class RadioUNetSegmenter:
         Pixel connectivity of segments.
     backbone : str, optional
         Registered backbone name (see ``radiounet backbones``).
-    weights : {'default', None} or path, optional
+    weights : {'default', None}, path or `~astropy_radiounet.modelcard.ModelCard`, optional
         ``'default'``: the weights shipped for the backbone; a path: a model
-        card (``.json``) or ``.weights.h5`` file with its card beside it;
-        `None`: random weights, for tests and benchmarks only.
+        card (``.json``) or ``.weights.h5`` file with its card beside it (or
+        the card itself, read); `None`: random weights, for tests and
+        benchmarks only.
     tile_shape : tuple of int, optional
         Shape of the tiles fed to the network, on the model's grid, including
         the context halo that is discarded on each side.  Smaller tiles use
@@ -132,7 +133,7 @@ class RadioUNetSegmenter:
         Parameters
         ----------
         data : path, HDU, `~astropy.io.fits.HDUList`, `~astropy.nddata.NDData`, \
-`~astropy.units.Quantity` or `~numpy.ndarray`
+`~astropy.units.Quantity`, `~numpy.ndarray` or `~astropy_radiounet.io.ImagePlane`
             The image, in Jy/beam, mJy/beam or uJy/beam.  FITS files are read
             memory-mapped; degenerate FREQ/STOKES axes are dropped.
         mask : array_like of bool, optional

@@ -43,7 +43,7 @@ def image_normalization(image, *, noise=None, n_sigma_low=-3.0, n_sigma_high=50.
 
 
 def plot_overlay(image, probability, *, wcs=None, segment_image=None, threshold=0.5,
-                 levels=None, ax=None, title=None, filename=None):
+                 levels=None, ax=None, title=None, filename=None, max_pixels=2048):
     """
     Plot an image with probability contours and segment outlines.
 
@@ -67,6 +67,10 @@ def plot_overlay(image, probability, *, wcs=None, segment_image=None, threshold=
         Axes title.
     filename : str or path, optional
         Save the figure here (PNG, PDF, ... by extension).
+    max_pixels : int, optional
+        Images with more pixels than this along an axis are shown decimated
+        by a whole factor (the WCS follows), so that survey mosaics plot
+        quickly.
 
     Returns
     -------
@@ -80,6 +84,10 @@ def plot_overlay(image, probability, *, wcs=None, segment_image=None, threshold=
         msg = (f"image {image.shape} and probability {probability.shape} must have the "
                f"same shape.")
         raise ValueError(msg)
+    step = max(1, -(-max(image.shape) // int(max_pixels)))
+    if step > 1:
+        image, probability = image[::step, ::step], probability[::step, ::step]
+        wcs = wcs[::step, ::step] if wcs is not None else None
     if ax is None:
         figure = plt.figure(figsize=(8, 7.5))
         ax = figure.add_subplot(projection=wcs) if wcs is not None else figure.add_subplot()
@@ -93,7 +101,7 @@ def plot_overlay(image, probability, *, wcs=None, segment_image=None, threshold=
                    alpha=0.8)
     ax.contour(finite_probability, levels=[threshold], colors="tab:red", linewidths=1.5)
     if segment_image is not None:
-        outline = segment_image.data > 0
+        outline = segment_image.data[::step, ::step] > 0
         ax.contour(outline.astype(float), levels=[0.5], colors="tab:cyan", linewidths=1.0,
                    linestyles="dashed")
     if wcs is not None:

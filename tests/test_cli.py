@@ -81,3 +81,42 @@ def test_backbones_lists_registered(capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "segment" in capsys.readouterr().out
+
+
+def test_overlay_of_a_large_image_is_decimated_with_its_wcs(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from astropy_radiounet.visualization import plot_overlay
+
+    from helpers import lotss_header
+
+    wcs = WCS(lotss_header((3000, 2500), four_d=False)).celestial
+    image = np.random.default_rng(0).normal(size=(3000, 2500)).astype(np.float32)
+    probability = np.zeros_like(image)
+    probability[1000:1500, 1000:1400] = 0.9
+    ax = plot_overlay(image, probability, wcs=wcs, max_pixels=1000,
+                      filename=tmp_path / "big.png")
+    assert ax.images[0].get_array().shape == (1000, 834)
+    # The same sky position lands on the same decimated pixel.
+    sky = wcs.pixel_to_world(1200, 1200)
+    assert np.allclose(ax.wcs.world_to_pixel(sky), (400, 400), atol=0.5)
+    plt.close(ax.figure)
+    assert (tmp_path / "big.png").stat().st_size > 10_000
+
+
+def test_segment_keeps_the_header_beam_for_resampling_models(lotss_fits, coarse_model_dir,
+                                                              tmp_path):
+    import warnings
+
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AstropyUserWarning)  # e.g. "no beam" would fail
+        status = main(["segment", str(lotss_fits), "--weights",
+                       str(coarse_model_dir / "coarse.json"), "--output-dir", str(tmp_path),
+                       "--tile-size", "64", "--no-progress"])
+    assert status == 0
+    assert fits.getdata(tmp_path / "field_probability.fits").shape == (150, 170)

@@ -16,11 +16,33 @@ try:
 except ImportError:  # pragma: no cover - running from a source tree without build
     __version__ = "0.0.0"
 
-from .backbones import BackboneSpec, available_backbones, hookimpl
-from .io import read_image
-from .modelcard import ModelCard, load_model
-from .segmentation import RadioUNetSegmenter
-from .statistics import DetectionRatio
+# The public names are imported on first use (PEP 562), so that importing a
+# submodule -- e.g. the standalone simulation in a worker process -- does not
+# pay for photutils, matplotlib and the model code.
+_PUBLIC = {
+    "RadioUNetSegmenter": "segmentation",
+    "DetectionRatio": "statistics",
+    "BackboneSpec": "backbones",
+    "hookimpl": "backbones",
+    "available_backbones": "backbones",
+    "read_image": "io",
+    "ModelCard": "modelcard",
+    "load_model": "modelcard",
+}
 
-__all__ = ["RadioUNetSegmenter", "DetectionRatio", "BackboneSpec", "hookimpl",
-           "available_backbones", "read_image", "ModelCard", "load_model", "__version__"]
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__():
+    return sorted([*globals(), *_PUBLIC])

@@ -9,6 +9,10 @@ directory:
 * ``<stem>_segments.reg``: the segment outlines as a DS9 region file;
 * ``<stem>_overlay.png``: the image with probability contours and outlines.
 
+``radiounet simulate`` makes synthetic LoTSS-like data: one field
+(``field``), a training set of (image, mask) pairs (``training-set``) or a
+sample of cluster fields with its catalogue (``clusters``).
+
 ``radiounet backbones`` lists the registered backbones.
 """
 
@@ -56,6 +60,124 @@ def _add_segment_parser(subparsers):
     parser.set_defaults(handler=_segment)
 
 
+def _add_field_options(parser):
+    """Options of the simulated sky and instrument shared by the simulate commands."""
+    group = parser.add_argument_group("sky and instrument")
+    group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    group.add_argument("--pixel-scale", type=float, default=1.5,
+                       help="pixel size in arcsec (default: 1.5, as LoTSS)")
+    group.add_argument("--beam", type=float, default=6.0,
+                       help="restoring beam FWHM in arcsec (default: 6, as LoTSS)")
+    group.add_argument("--noise", type=float, default=70.0,
+                       help="noise rms in uJy/beam (default: 70)")
+    group.add_argument("--n-clusters", type=int, default=1,
+                       help="galaxy clusters per field (default: 1)")
+    group.add_argument("--no-artefacts", action="store_true",
+                       help="leave out the imaging artefacts")
+    group.add_argument("--blank-edges", action="store_true",
+                       help="blank (NaN) the field edges as at a mosaic boundary")
+
+
+def _add_simulate_parser(subparsers):
+    parser = subparsers.add_parser(
+        "simulate", help="make synthetic LoTSS-like fields, training sets or cluster samples",
+        description="Simulate LoTSS-like radio fields with diffuse sources and their truth.")
+    kinds = parser.add_subparsers(title="what to simulate", metavar="KIND")
+
+    field = kinds.add_parser("field", help="one field: image, sky model, mask, catalogue")
+    field.add_argument("prefix", help="output prefix, e.g. out/field1")
+    field.add_argument("--shape", type=int, nargs=2, default=(1024, 1024), metavar=("NY", "NX"))
+    field.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    _add_field_options(field)
+    field.set_defaults(handler=_simulate_field)
+
+    training = kinds.add_parser("training-set", help="(image, mask) pairs in .npz shards")
+    training.add_argument("directory", help="output directory")
+    training.add_argument("--n-pairs", type=int, required=True, help="number of pairs")
+    training.add_argument("--tile-size", type=int, default=256, help="pair size (default 256)")
+    training.add_argument("--processes", type=int, default=1, help="worker processes")
+    training.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    training.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_field_options(training)
+    training.set_defaults(handler=_simulate_training_set)
+
+    clusters = kinds.add_parser("clusters", help="cluster-centred fields and their catalogue")
+    clusters.add_argument("directory", help="output directory")
+    clusters.add_argument("--n-fields", type=int, required=True, help="number of fields")
+    clusters.add_argument("--shape", type=int, nargs=2, default=(512, 512),
+                          metavar=("NY", "NX"))
+    clusters.add_argument("--processes", type=int, default=1, help="worker processes")
+    clusters.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    clusters.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_field_options(clusters)
+    clusters.set_defaults(handler=_simulate_clusters)
+    parser.set_defaults(handler=lambda args: _help(parser))
+
+
+def _help(parser):
+    parser.print_help()
+    return 2
+
+
+def _field_kwargs(args):
+    import astropy.units as u
+
+    return dict(pixel_scale=args.pixel_scale * u.arcsec, beam=args.beam * u.arcsec,
+                noise=args.noise * u.uJy / u.beam, n_clusters=args.n_clusters,
+                artefacts=not args.no_artefacts, blank_edges=args.blank_edges)
+
+
+def _simulation_errors(function):
+    """Report bad simulation options as command errors."""
+    def wrapped(args):
+        try:
+            return function(args)
+        except (ValueError, OSError) as exc:
+            raise CommandError(str(exc).replace("pass overwrite=True", "use --overwrite")) \
+                from exc
+
+    return wrapped
+
+
+@_simulation_errors
+def _simulate_field(args):
+    import astropy.units as u
+
+    from .simulation import simulate_field
+
+    Path(args.prefix).parent.mkdir(parents=True, exist_ok=True)
+    field = simulate_field(tuple(args.shape), seed=args.seed, **_field_kwargs(args))
+    paths = field.write(args.prefix, overwrite=args.overwrite)
+    print(f"noise {field.noise_level.to(u.uJy / u.beam):.1f}, {len(field.clusters)} cluster(s), "
+          f"mask covers {field.mask.mean():.1%} -> "
+          f"{', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    return 0
+
+
+@_simulation_errors
+def _simulate_training_set(args):
+    from .simulation import write_training_set
+
+    table = write_training_set(args.directory, args.n_pairs,
+                               tile_shape=(args.tile_size, args.tile_size), seed=args.seed,
+                               n_processes=args.processes, progress_bar=not args.no_progress,
+                               overwrite=args.overwrite, **_field_kwargs(args))
+    print(f"{len(table)} pairs -> {args.directory}", file=sys.stderr)
+    return 0
+
+
+@_simulation_errors
+def _simulate_clusters(args):
+    from .simulation import write_cluster_sample
+
+    catalogue = write_cluster_sample(args.directory, args.n_fields, shape=tuple(args.shape),
+                                     seed=args.seed, n_processes=args.processes,
+                                     progress_bar=not args.no_progress,
+                                     overwrite=args.overwrite, **_field_kwargs(args))
+    print(f"{len(catalogue)} cluster fields -> {args.directory}", file=sys.stderr)
+    return 0
+
+
 def _add_backbones_parser(subparsers):
     parser = subparsers.add_parser("backbones", help="list the registered backbones")
     parser.set_defaults(handler=_backbones)
@@ -72,6 +194,7 @@ def build_parser():
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_segment_parser(subparsers)
+    _add_simulate_parser(subparsers)
     _add_backbones_parser(subparsers)
     return parser
 

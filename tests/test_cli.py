@@ -107,8 +107,7 @@ def test_overlay_of_a_large_image_is_decimated_with_its_wcs(tmp_path):
     assert (tmp_path / "big.png").stat().st_size > 10_000
 
 
-def test_segment_keeps_the_header_beam_for_resampling_models(lotss_fits, coarse_model_dir,
-                                                              tmp_path):
+def test_segment_keeps_the_header_beam(lotss_fits, coarse_model_dir, tmp_path):
     import warnings
 
     from astropy.utils.exceptions import AstropyUserWarning
@@ -120,3 +119,33 @@ def test_segment_keeps_the_header_beam_for_resampling_models(lotss_fits, coarse_
                        "--tile-size", "64", "--no-progress"])
     assert status == 0
     assert fits.getdata(tmp_path / "field_probability.fits").shape == (150, 170)
+
+
+def test_simulate_then_segment_a_field(tmp_path, tiny_model_dir, capsys):
+    prefix = tmp_path / "sim" / "field"
+    assert main(["simulate", "field", str(prefix), "--shape", "128", "160", "--seed", "3",
+                 "--blank-edges"]) == 0
+    image = tmp_path / "sim" / "field_image.fits"
+    header = fits.getheader(image)
+    assert header["NAXIS"] == 4 and header["BUNIT"].upper() == "JY/BEAM"
+    assert main(["simulate", "field", str(prefix), "--shape", "128", "160"]) == 2
+    assert "use --overwrite" in capsys.readouterr().err
+    assert main(["segment", str(image), "--weights", str(tiny_model_dir / "tiny.json"),
+                 "--output-dir", str(tmp_path / "seg"), "--tile-size", "128",
+                 "--no-progress"]) == 0
+    probability = fits.getdata(tmp_path / "seg" / "field_image_probability.fits")
+    assert probability.shape == (128, 160)
+    blank = ~np.isfinite(np.squeeze(fits.getdata(image)))
+    np.testing.assert_array_equal(np.isnan(probability), blank)
+
+
+def test_simulate_training_set_and_cluster_sample(tmp_path):
+    assert main(["simulate", "training-set", str(tmp_path / "pairs"), "--n-pairs", "3",
+                 "--tile-size", "64", "--no-progress"]) == 0
+    assert (tmp_path / "pairs" / "manifest.json").exists()
+    assert main(["simulate", "clusters", str(tmp_path / "clusters"), "--n-fields", "2",
+                 "--shape", "96", "96", "--no-progress"]) == 0
+    from astropy.table import QTable
+
+    assert len(QTable.read(tmp_path / "clusters" / "clusters.ecsv")) == 2
+    assert main(["simulate", "field", str(tmp_path / "x"), "--shape", "4", "4"]) == 2

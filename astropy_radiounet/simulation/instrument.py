@@ -1,0 +1,429 @@
+"""
+The instrument: restoring beam, a PSF synthesised from a LOFAR-like
+uv-coverage, beam-correlated noise with a smoothly varying rms, imaging
+artefacts (deconvolution residuals and calibration-error patterns) and
+blanked mosaic edges.
+
+All convolutions are products in Fourier space on a padded grid; the Fourier
+kernels of one configuration are computed once per process and cached
+(`instrument_kernels`), so that a new field costs a handful of FFTs.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import astropy.units as u
+import numpy as np
+from scipy import fft
+
+from ._utils import FWHM_TO_SIGMA, beam_covariance, check_range, to_value
+
+__all__ = ["InstrumentConfig", "parse_beam", "lofar_layout", "uv_coverage", "dirty_beam",
+           "instrument_kernels", "InstrumentKernels"]
+
+ARCSEC = np.pi / 180 / 3600
+LOFAR_LATITUDE = 52.91  # deg, the LOFAR core
+_LAYOUT_SEED = 1962  # fixed: the array layout does not depend on the field's seed
+
+
+def parse_beam(beam):
+    """
+    Return ``(major, minor, pa)`` in (arcsec, arcsec, deg) from a beam description.
+
+    ``beam`` may be a single angle (circular beam), a tuple ``(major, minor)`` or
+    ``(major, minor, pa)`` of angles, or any object with ``major``, ``minor`` and
+    ``pa`` attributes (e.g. ``astropy_radiounet.beams.GaussianBeam`` or
+    ``radio_beam.Beam``). Bare numbers are arcsec (widths) and deg (pa).
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> parse_beam(6 * u.arcsec)
+    (6.0, 6.0, 0.0)
+    >>> parse_beam((20 * u.arcsec, 10 * u.arcsec, 30 * u.deg))
+    (20.0, 10.0, 30.0)
+    """
+    if hasattr(beam, "major") and hasattr(beam, "minor"):
+        parts = (beam.major, beam.minor, getattr(beam, "pa", 0 * u.deg))
+    elif isinstance(beam, (tuple, list)):
+        if len(beam) not in (2, 3):
+            msg = (f"beam={beam!r} must be an angle, (major, minor) or (major, minor, pa); "
+                   "e.g. beam=6 * u.arcsec")
+            raise ValueError(msg)
+        parts = tuple(beam) + ((0 * u.deg,) if len(beam) == 2 else ())
+    else:
+        parts = (beam, beam, 0 * u.deg)
+    major = to_value("beam major", parts[0], u.arcsec)
+    minor = to_value("beam minor", parts[1], u.arcsec)
+    pa = to_value("beam pa", parts[2], u.deg, positive=False)
+    if minor > major:
+        major, minor, pa = minor, major, pa + 90.0
+    return float(major), float(minor), float(pa % 180.0)
+
+
+@dataclass(frozen=True)
+class InstrumentConfig:
+    """
+    Instrument parameters of a simulated survey (hashable: the cache key of its kernels).
+
+    Parameters
+    ----------
+    pixel_scale : float
+        Pixel size in arcsec.
+    beam : tuple of float
+        Restoring beam ``(major, minor, pa)`` in arcsec, arcsec, deg.
+    noise : float
+        Median rms of the thermal noise in Jy/beam.
+    frequency : float
+        Observing frequency in Hz.
+    noise_correlation : float
+        FWHM (arcsec) of the noise autocorrelation function.
+    noise_variation : float
+        Fractional amplitude of the smooth rms variation across the field.
+    artefacts : bool
+        Add deconvolution residuals and calibration-error patterns around bright sources.
+    residual_fraction : tuple of float
+        Range of the fraction of a bright source's flux left uncleaned (log-uniform).
+    calibration_error : float
+        Typical residual station phase error (deg) of direction-dependent calibration.
+    artefact_snr : float
+        Sources with a peak above ``artefact_snr * noise`` get artefacts.
+    artefact_scale : float
+        Radius (arcsec) over which calibration-error patterns fade, ``1 / (1 + (r/scale)^2)``.
+    declination : float
+        Declination (deg) of the pointing, used for the uv-coverage.
+    synthesis_hours : float
+        Length of the observation in hours (earth-rotation synthesis).
+    """
+
+    pixel_scale: float = 1.5
+    beam: tuple = (6.0, 6.0, 0.0)
+    noise: float = 70e-6
+    frequency: float = 144e6
+    noise_correlation: float = 6.0
+    noise_variation: float = 0.1
+    artefacts: bool = True
+    residual_fraction: tuple = (0.003, 0.03)
+    calibration_error: float = 3.0
+    artefact_snr: float = 30.0
+    artefact_scale: float = 90.0
+    declination: float = 55.0
+    synthesis_hours: float = 8.0
+
+    @classmethod
+    def from_arguments(cls, *, pixel_scale=1.5 * u.arcsec, beam=6 * u.arcsec,
+                       noise=70 * u.uJy / u.beam, frequency=144 * u.MHz,
+                       noise_correlation=None, noise_variation=0.1, artefacts=True,
+                       residual_fraction=(0.003, 0.03), calibration_error=3 * u.deg,
+                       artefact_snr=30.0, artefact_scale=90 * u.arcsec, declination=55 * u.deg,
+                       synthesis_hours=8.0):
+        """Build a configuration from user arguments (Quantities or bare numbers)."""
+        pix = to_value("pixel_scale", pixel_scale, u.arcsec)
+        bm = parse_beam(beam)
+        if isinstance(noise, u.Quantity) and noise.unit.is_equivalent(u.Jy / u.beam):
+            noise = noise.to(u.Jy / u.beam)
+            noise = noise.value
+        sigma = to_value("noise", noise, u.Jy)
+        if bm[1] < 1.5 * pix:
+            msg = (f"beam={beam!r} is smaller than 1.5 pixels of pixel_scale={pixel_scale!r}; "
+                   "use a larger beam or smaller pixels (LoTSS: 6 arcsec beam, 1.5 arcsec pixels)")
+            raise ValueError(msg)
+        corr = bm[0] if noise_correlation is None else to_value(
+            "noise_correlation", noise_correlation, u.arcsec)
+        dec = to_value("declination", declination, u.deg, positive=False)
+        if not -90 < dec < 90:
+            msg = f"declination={declination!r} must lie strictly between -90 and 90 deg"
+            raise ValueError(msg)
+        return cls(pixel_scale=pix, beam=bm, noise=sigma,
+                   frequency=to_value("frequency", frequency, u.Hz),
+                   noise_correlation=corr,
+                   noise_variation=to_value("noise_variation", noise_variation,
+                                            u.dimensionless_unscaled, allow_zero=True),
+                   artefacts=bool(artefacts),
+                   residual_fraction=check_range("residual_fraction", residual_fraction,
+                                                 low=0.0, high=1.0),
+                   calibration_error=to_value("calibration_error", calibration_error, u.deg,
+                                              allow_zero=True),
+                   artefact_snr=to_value("artefact_snr", artefact_snr,
+                                         u.dimensionless_unscaled),
+                   artefact_scale=to_value("artefact_scale", artefact_scale, u.arcsec),
+                   declination=dec,
+                   synthesis_hours=to_value("synthesis_hours", synthesis_hours, u.hour))
+
+    @property
+    def beam_pixels(self):
+        """Beam (major, minor) FWHM in pixels."""
+        return self.beam[0] / self.pixel_scale, self.beam[1] / self.pixel_scale
+
+    @property
+    def beam_area_pixels(self):
+        """Beam solid angle in pixels (sum of the peak-normalised beam)."""
+        a, b = self.beam_pixels
+        return np.pi * a * b / (4 * np.log(2))
+
+
+@lru_cache(maxsize=1)
+def lofar_layout():
+    """
+    Station positions (east, north, up; metres) of a LOFAR-like Dutch array.
+
+    24 core stations within ~2 km (six of them on a compact "superterp") and 14
+    remote stations out to ~60 km on a log-spiral. The layout is fixed (seeded
+    internally), independent of any field seed.
+
+    Examples
+    --------
+    >>> lofar_layout().shape
+    (38, 3)
+    """
+    rng = np.random.default_rng(_LAYOUT_SEED)
+    superterp = 170 * np.sqrt(rng.uniform(0, 1, 6))
+    core = np.concatenate([superterp, rng.uniform(350, 1900, 18)])
+    phi = rng.uniform(0, 2 * np.pi, core.size)
+    remote_r = np.geomspace(3.5e3, 60e3, 14) * rng.uniform(0.85, 1.15, 14)
+    remote_phi = 2.4 * np.log(remote_r / 3e3) + rng.normal(0, 0.3, 14) + np.arange(14) * np.pi
+    r = np.concatenate([core, remote_r])
+    p = np.concatenate([phi, remote_phi])
+    return np.column_stack([r * np.sin(p), r * np.cos(p), rng.normal(0, 5, r.size)])
+
+
+def uv_coverage(*, declination=55.0, hours=8.0, frequency=144e6, n_times=192, n_channels=4):
+    """
+    uv-tracks of the LOFAR-like array by earth rotation and bandwidth synthesis.
+
+    Parameters
+    ----------
+    declination : float
+        Pointing declination in degrees.
+    hours : float
+        Synthesis time in hours, centred on transit.
+    frequency : float
+        Central frequency in Hz; channels span +-17 per cent (LOFAR HBA).
+    n_times, n_channels : int
+        Number of time steps and frequency channels.
+
+    Returns
+    -------
+    u, v : ndarray
+        Shape ``(n_channels, n_times, n_baselines)``, in wavelengths.
+    ant1, ant2 : ndarray
+        Station indices of each baseline.
+
+    Examples
+    --------
+    >>> uu, vv, a1, a2 = uv_coverage(n_times=8, n_channels=2)
+    >>> uu.shape
+    (2, 8, 703)
+    """
+    enu = lofar_layout()
+    lat = np.deg2rad(LOFAR_LATITUDE)
+    e, n, up = enu.T
+    xyz = np.column_stack([-np.sin(lat) * n + np.cos(lat) * up, e,
+                           np.cos(lat) * n + np.sin(lat) * up])
+    ant1, ant2 = np.triu_indices(len(enu), 1)
+    b = xyz[ant2] - xyz[ant1]
+    ha = np.deg2rad(np.linspace(-hours / 2, hours / 2, n_times) * 15.0)[:, None]
+    dec = np.deg2rad(declination)
+    bx, by, bz = b[:, 0][None], b[:, 1][None], b[:, 2][None]
+    uu = np.sin(ha) * bx + np.cos(ha) * by
+    vv = -np.sin(dec) * np.cos(ha) * bx + np.sin(dec) * np.sin(ha) * by + np.cos(dec) * bz
+    freqs = frequency * np.linspace(0.83, 1.17, n_channels)
+    lam = 299792458.0 / freqs
+    return (uu[None] / lam[:, None, None], vv[None] / lam[:, None, None], ant1, ant2)
+
+
+def _grid_index(uu, vv, shape, pixel_rad):
+    ny, nx = shape
+    iu = np.rint(uu * nx * pixel_rad).astype(np.int64)
+    iv = np.rint(vv * ny * pixel_rad).astype(np.int64)
+    keep = (np.abs(iu) < nx // 2) & (np.abs(iv) < ny // 2)
+    return (iv % ny) * nx + (iu % nx), keep
+
+
+def _taper(shape, pixel_rad, beam):
+    """Gaussian uv-taper whose Fourier transform is the restoring beam (full FFT grid)."""
+    ny, nx = shape
+    cov = beam_covariance(beam[0], beam[1], beam[2]) * (ARCSEC / pixel_rad) ** 2
+    ky = fft.fftfreq(ny)[:, None]
+    kx = fft.fftfreq(nx)[None, :]
+    q = cov[0, 0] * ky**2 + 2 * cov[0, 1] * ky * kx + cov[1, 1] * kx**2
+    return np.exp(-2 * np.pi**2 * q)
+
+
+@lru_cache(maxsize=8)
+def _psf_set(shape, pixel_scale, beam, declination, hours, frequency, calibration_error,
+             n_patterns):
+    pixel_rad = pixel_scale * ARCSEC
+    uu, vv, a1, a2 = uv_coverage(declination=declination, hours=hours, frequency=frequency)
+    n = shape[0] * shape[1]
+    idx_p, keep_p = _grid_index(uu, vv, shape, pixel_rad)
+    idx_m, keep_m = _grid_index(-uu, -vv, shape, pixel_rad)
+    counts = (np.bincount(idx_p[keep_p], minlength=n) + np.bincount(idx_m[keep_m], minlength=n))
+    weight = np.zeros(n)
+    sampled = counts > 0
+    weight[sampled] = 1.0 / counts[sampled]  # uniform weighting
+    taper = _taper(shape, pixel_rad, beam).ravel()
+    w_vis_p = (weight * taper)[idx_p] * keep_p
+    w_vis_m = (weight * taper)[idx_m] * keep_m
+    grid = np.bincount(idx_p.ravel(), w_vis_p.ravel(), n) + np.bincount(
+        idx_m.ravel(), w_vis_m.ravel(), n)
+    dirty = np.real(fft.ifft2(grid.reshape(shape)))
+    norm = dirty[0, 0]
+    dirty /= norm
+    patterns = []
+    rng = np.random.default_rng(_LAYOUT_SEED + 1)
+    n_st = len(lofar_layout())
+    radius = np.hypot(*lofar_layout()[:, :2].T)
+    n_t = uu.shape[1]
+    kern = np.exp(-0.5 * (np.arange(-20, 21) / 5.0) ** 2)
+    amp = 0.4 + np.sqrt(radius / 20e3)
+    amp *= np.deg2rad(calibration_error) / np.sqrt(np.mean(amp**2))
+    for _ in range(n_patterns):
+        # smooth (~20 minute) station phase errors, larger on remote stations
+        raw = rng.normal(size=(n_st, n_t + 40))
+        smooth = np.array([np.convolve(r, kern, mode="valid")[:n_t] for r in raw])
+        smooth /= smooth.std(axis=1, keepdims=True)
+        phase = amp[:, None] * smooth
+        dphi = (phase[a1] - phase[a2]).T  # (n_times, n_baselines)
+        vis = np.exp(1j * dphi)[None] - 1.0
+        g = (np.bincount(idx_p.ravel(), (w_vis_p * vis.real).ravel(), n)
+             + 1j * np.bincount(idx_p.ravel(), (w_vis_p * vis.imag).ravel(), n)
+             + np.bincount(idx_m.ravel(), (w_vis_m * vis.real).ravel(), n)
+             - 1j * np.bincount(idx_m.ravel(), (w_vis_m * vis.imag).ravel(), n))
+        patterns.append(np.real(fft.ifft2(g.reshape(shape))) / norm)
+    return dirty, tuple(patterns)
+
+
+def dirty_beam(shape, *, pixel_scale=1.5, beam=(6.0, 6.0, 0.0), declination=55.0,
+               hours=8.0, frequency=144e6, centered=True):
+    """
+    The dirty beam (PSF) of the LOFAR-like array, uniformly weighted and tapered
+    to the restoring beam, peak-normalised to 1.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Image shape of the PSF.
+    pixel_scale : float
+        Pixel size in arcsec.
+    beam : tuple of float
+        Restoring beam ``(major, minor, pa)`` (arcsec, arcsec, deg) used for the taper.
+    declination, hours, frequency : float
+        Pointing declination (deg), synthesis time (h), frequency (Hz).
+    centered : bool
+        Put the peak at ``(ny // 2, nx // 2)`` (otherwise at ``(0, 0)``, FFT order).
+
+    Returns
+    -------
+    psf : `~numpy.ndarray`
+
+    Examples
+    --------
+    >>> psf = dirty_beam((64, 64))
+    >>> float(psf[32, 32])
+    1.0
+    """
+    psf, _ = _psf_set(tuple(int(s) for s in shape), float(pixel_scale), tuple(beam),
+                      float(declination), float(hours), float(frequency), 0.0, 0)
+    return fft.fftshift(psf) if centered else psf.copy()
+
+
+def gaussian_ft(shape, cov):
+    """rfft2 of a peak-normalised Gaussian of covariance ``cov`` (pixels^2, (y, x))."""
+    ny, nx = shape
+    ky = fft.fftfreq(ny)[:, None]
+    kx = fft.rfftfreq(nx)[None, :]
+    q = cov[0, 0] * ky**2 + 2 * cov[0, 1] * ky * kx + cov[1, 1] * kx**2
+    return 2 * np.pi * np.sqrt(np.linalg.det(cov)) * np.exp(-2 * np.pi**2 * q)
+
+
+@dataclass(frozen=True)
+class InstrumentKernels:
+    """Fourier-space kernels (rfft2 layout) of one configuration on one padded grid."""
+
+    shape: tuple
+    beam: np.ndarray        # restoring beam (Jy/pixel -> Jy/beam)
+    noise: np.ndarray       # unit-variance correlated-noise filter
+    residual: np.ndarray    # dirty beam minus restoring beam
+    errors: tuple           # calibration-error patterns (corrupted minus ideal dirty beam)
+
+
+@lru_cache(maxsize=16)
+def instrument_kernels(config, shape):
+    """
+    Fourier kernels of ``config`` on a grid of ``shape`` (cached per process).
+
+    Examples
+    --------
+    >>> k = instrument_kernels(InstrumentConfig(), (64, 64))
+    >>> k.beam.shape
+    (64, 33)
+    """
+    shape = tuple(int(s) for s in shape)
+    pix = config.pixel_scale
+    bcov = beam_covariance(config.beam[0] / pix, config.beam[1] / pix, config.beam[2])
+    beam_ft = gaussian_ft(shape, bcov)
+    # noise filter: a Gaussian of FWHM corr / sqrt(2) has an autocorrelation of FWHM corr
+    s = config.noise_correlation / pix / np.sqrt(2) * FWHM_TO_SIGMA
+    ncov = np.diag([s, s]) ** 2
+    nft = gaussian_ft(shape, ncov)
+    kern = fft.irfft2(nft, s=shape)
+    nft = nft / np.sqrt(np.sum(kern**2))
+    if config.artefacts:
+        n_pat = 4 if config.calibration_error > 0 else 0
+        dirty, patterns = _psf_set(shape, pix, config.beam, config.declination,
+                                   config.synthesis_hours, config.frequency,
+                                   config.calibration_error, n_pat)
+        resid = fft.rfft2(dirty) - beam_ft
+        # direction-dependent calibration leaves errors mostly near the source
+        dy = np.minimum(np.arange(shape[0]), shape[0] - np.arange(shape[0]))[:, None]
+        dx = np.minimum(np.arange(shape[1]), shape[1] - np.arange(shape[1]))[None, :]
+        r = np.hypot(dy, dx) * pix / config.artefact_scale
+        envelope = 1.0 / (1.0 + r**2)
+        errors = tuple(fft.rfft2(p * envelope) for p in patterns)
+    else:
+        resid = np.zeros_like(beam_ft)
+        errors = ()
+    for arr in (beam_ft, nft, resid, *errors):
+        arr.setflags(write=False)
+    return InstrumentKernels(shape, beam_ft, nft, resid, errors)
+
+
+def correlated_noise(rng, kernels):
+    """Unit-rms noise whose autocorrelation has the configured FWHM."""
+    white = rng.standard_normal(kernels.shape)
+    return fft.irfft2(fft.rfft2(white) * kernels.noise, s=kernels.shape)
+
+
+def rms_variation(rng, shape, amplitude):
+    """A smooth positive map with median 1 and fractional spread ``amplitude``."""
+    if amplitude == 0:
+        return np.ones(shape)
+    ny, nx = shape
+    y = np.linspace(-1, 1, ny)[:, None]
+    x = np.linspace(-1, 1, nx)[None, :]
+    field = np.zeros(shape)
+    for _ in range(4):
+        ky, kx = rng.normal(0, 1.2, 2)
+        field = field + np.cos(np.pi * (ky * y + kx * x) + rng.uniform(0, 2 * np.pi))
+    field += rng.normal(0, 0.7) * (x**2 + y**2)
+    field = (field - np.median(field)) / (field.std() or 1.0)
+    out = np.exp(amplitude * field)
+    return out / np.median(out)
+
+
+def blank_mask(rng, shape, *, fraction=0.15):
+    """
+    An irregular mosaic edge: True outside a wobbly ellipse leaving about
+    ``1 - fraction`` of the field covered.
+    """
+    ny, nx = shape
+    y, x = np.mgrid[0:ny, 0:nx]
+    cy = ny / 2 + rng.uniform(-0.3, 0.3) * ny
+    cx = nx / 2 + rng.uniform(-0.3, 0.3) * nx
+    ang = np.arctan2(y - cy, x - cx)
+    r = np.hypot((y - cy) / ny, (x - cx) / nx)
+    wobble = 1 + sum(rng.normal(0, 0.04) * np.cos(m * ang + rng.uniform(0, 2 * np.pi))
+                     for m in range(2, 7))
+    s = r / wobble
+    return s > np.quantile(s, 1 - fraction)

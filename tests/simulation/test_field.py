@@ -1,0 +1,204 @@
+"""Tests of the simulated sky, instrument, truth and FITS output (small fields, fast)."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.stats import mad_std
+from astropy.wcs import WCS
+from scipy import fft
+
+from astropy_radiounet.simulation import (LABELS, InstrumentConfig, PowerLawCounts,
+                                          simulate_field)
+from astropy_radiounet.simulation.instrument import dirty_beam, instrument_kernels
+from astropy_radiounet.simulation.realism import autocorrelation_fwhm, measure_realism
+
+NO_DIFFUSE = {"halo": 0, "relic": 0, "mini_halo": 0, "bridge": 0, "filament": 0}
+
+
+@pytest.fixture(scope="module")
+def de_field():
+    return simulate_field((192, 192), seed=11, n_clusters=1, diffuse_probability=1.0,
+                          diffuse_rates={"halo": 1.0, "mini_halo": 0.0}, redshift=0.25,
+                          mass_range=(6e14, 8e14), cluster_at_center=True)
+
+
+@pytest.mark.parametrize("noise", [50e-6, 100e-6])
+def test_noise_rms_matches_request(noise):
+    f = simulate_field((256, 256), seed=2, n_clusters=0, noise=noise * u.Jy / u.beam,
+                       noise_variation=0.0)
+    assert mad_std(f.noise) == pytest.approx(noise, rel=0.04)
+    assert float(np.median(f.rms)) == pytest.approx(noise)
+
+
+def test_noise_variation_keeps_median():
+    f = simulate_field((128, 128), seed=3, n_clusters=0, noise_variation=0.2)
+    assert float(np.median(f.rms)) == pytest.approx(70e-6, rel=1e-3)
+    assert f.rms.max() / f.rms.min() > 1.1
+
+
+@pytest.mark.parametrize(("beam", "pixel"), [(6.0, 1.5), (20.0, 5.0)])
+def test_noise_autocorrelation_is_the_beam(beam, pixel):
+    f = simulate_field((256, 256), seed=4, n_clusters=0, beam=beam * u.arcsec,
+                       pixel_scale=pixel * u.arcsec, noise_variation=0.0)
+    fwhm = autocorrelation_fwhm(f.noise, pixel_scale=pixel * u.arcsec)
+    assert fwhm.to_value(u.arcsec) == pytest.approx(beam, rel=0.05)
+
+
+def test_point_source_has_beam_fwhm():
+    cfg = InstrumentConfig()
+    k = instrument_kernels(cfg, (64, 64))
+    img = fft.irfft2(k.beam, s=(64, 64))  # a 1 Jy point source at (0, 0)
+    img = fft.fftshift(img)
+    assert img.max() == pytest.approx(1.0, rel=1e-3)  # Jy/beam
+    yy, xx = np.mgrid[:64, :64] - 32
+    var = np.sum(img * xx**2) / img.sum()
+    fwhm = np.sqrt(8 * np.log(2) * var) * cfg.pixel_scale
+    assert fwhm == pytest.approx(6.0, rel=0.02)
+
+
+def test_bright_compact_source_peak_and_width():
+    """The exact (sub-pixel) rendering of bright sources keeps flux and beam."""
+    from astropy_radiounet.simulation.compact import splat_gaussians
+    from astropy_radiounet.simulation._utils import beam_covariance
+
+    img = np.zeros((41, 41))
+    cov = beam_covariance(4.0, 4.0, 0.0)
+    area = np.pi * 16 / (4 * np.log(2))
+    splat_gaussians(img, [20.3], [19.6], [0.01 * area], cov[None])
+    assert img.sum() / area == pytest.approx(0.01, rel=1e-3)
+    assert img.max() == pytest.approx(0.01, rel=0.05)
+
+
+def test_dirty_beam_has_sidelobes():
+    psf = dirty_beam((128, 128))
+    assert psf[64, 64] == pytest.approx(1.0)
+    far = np.hypot(*np.mgrid[-64:64, -64:64]) > 8
+    assert 1e-4 < np.std(psf[far]) < 0.05
+
+
+def test_source_counts_slope():
+    counts = PowerLawCounts(slope=-1.8)
+    s = counts.sample(np.random.default_rng(0), 5.0, flux_range=(1e-4, 10.0))
+    # maximum-likelihood slope of a truncated power law, by a 1-D search
+    lo, hi = 1e-4, 10.0
+    gammas = np.linspace(1.5, 2.1, 601)
+    ll = [len(s) * np.log((g - 1) / (lo ** (1 - g) - hi ** (1 - g))) - g * np.log(s).sum()
+          for g in gammas]
+    assert gammas[int(np.argmax(ll))] == pytest.approx(1.8, abs=0.03)
+    expected = counts.number(5.0, flux_range=(lo, hi))
+    assert abs(len(s) - expected) < 5 * np.sqrt(expected)
+
+
+def test_lotss_counts_density():
+    f = simulate_field((256, 256), seed=5, n_clusters=0, overdensities=False)
+    area = (256 * 1.5 / 3600) ** 2
+    assert f.meta["n_compact"] > 1000 * area  # many faint sources
+
+
+def test_mask_where_diffuse_is(de_field):
+    f = de_field
+    assert f.mask.any()
+    np.testing.assert_array_equal(f.mask, f.diffuse_sky > 1e-3 * f.rms)
+    assert ((f.labels > 0) <= f.mask).all()
+    assert f.labels[96, 96] == LABELS["halo"]
+    assert f.clusters["classification"][0] == "DE"
+    assert "halo" in f.clusters["diffuse"][0]
+    assert set(np.unique(f.labels)) <= {0, *LABELS.values()}
+
+
+def test_mask_level_is_configurable(de_field):
+    f2 = simulate_field((192, 192), seed=11, n_clusters=1, diffuse_probability=1.0,
+                        diffuse_rates={"halo": 1.0, "mini_halo": 0.0}, redshift=0.25,
+                        mass_range=(6e14, 8e14), cluster_at_center=True, mask_level=0.5)
+    assert f2.mask.sum() < de_field.mask.sum()
+    np.testing.assert_array_equal(f2.image, de_field.image)
+
+
+def test_mask_empty_without_diffuse_sources():
+    f = simulate_field((128, 128), seed=6, n_clusters=2, diffuse_probability=0.0,
+                       diffuse_rates=NO_DIFFUSE)
+    assert not f.mask.any()
+    assert not f.labels.any()
+    assert np.all(f.diffuse_sky == 0)
+    assert list(f.clusters["classification"]) == ["NDE", "NDE"]
+
+
+def test_same_seed_same_bytes():
+    a = simulate_field((96, 96), seed=7, n_clusters=1)
+    b = simulate_field((96, 96), seed=7, n_clusters=1)
+    c = simulate_field((96, 96), seed=8, n_clusters=1)
+    assert a.image.tobytes() == b.image.tobytes()
+    assert a.mask.tobytes() == b.mask.tobytes()
+    assert a.image.tobytes() != c.image.tobytes()
+
+
+def test_fits_roundtrip(tmp_path, de_field):
+    paths = de_field.write(tmp_path / "f")
+    with fits.open(paths["image"]) as hdul:
+        h = hdul[0].header
+        assert hdul[0].data.shape == (1, 1, 192, 192)
+        assert h["CTYPE3"] == "FREQ" and h["CTYPE4"] == "STOKES"
+        assert h["BUNIT"] == "JY/BEAM"
+        assert h["BMAJ"] == pytest.approx(6 / 3600)
+        assert h["RESTFRQ"] == pytest.approx(144e6)
+        w = WCS(h)
+        assert w.naxis == 4
+        np.testing.assert_allclose(hdul[0].data[0, 0], de_field.image)
+    sky = w.celestial.pixel_to_world(de_field.clusters["x"][0], de_field.clusters["y"][0])
+    assert sky.ra.deg == pytest.approx(de_field.clusters["ra"][0].value)
+    with fits.open(paths["model"]) as hdul:
+        assert [h.name for h in hdul][1:] == ["SKY", "DIFFUSE", "RMS", "MASK", "LABELS",
+                                              "CLUSTERS", "SOURCES"]
+        assert WCS(hdul["MASK"].header).celestial.wcs.compare(w.celestial.wcs)
+        np.testing.assert_array_equal(hdul["MASK"].data[0, 0].astype(bool), de_field.mask)
+    with pytest.raises(OSError, match="overwrite=True"):
+        de_field.write(tmp_path / "f")
+
+
+def test_blank_edges_and_beam_options():
+    f = simulate_field((128, 128), seed=9, n_clusters=0, blank_edges=0.2,
+                       beam=(20 * u.arcsec, 12 * u.arcsec, 30 * u.deg),
+                       pixel_scale=4 * u.arcsec)
+    assert np.isnan(f.image).mean() == pytest.approx(0.2, abs=0.02)
+    assert np.array_equal(np.isnan(f.image), f.blank)
+    assert f.header["BMIN"] == pytest.approx(12 / 3600)
+
+
+def test_no_artefacts_option():
+    a = simulate_field((96, 96), seed=10, artefacts=False)
+    assert not a.artefacts.any()
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"shape": (4, 4)}, "shape"),
+    ({"beam": 1 * u.arcsec}, "beam"),
+    ({"noise": 1 * u.m}, "noise"),
+    ({"diffuse_rates": {"halos": 1}}, "diffuse_rates"),
+    ({"n_clusters": -1}, "n_clusters"),
+    ({"source_counts": "nvss"}, "source_counts"),
+])
+def test_clear_errors(kwargs, match):
+    kw = {"shape": (64, 64), "seed": 0}
+    kw.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        simulate_field(**kw)
+
+
+def test_realism_measurements_on_gaussian_noise():
+    rng = np.random.default_rng(0)
+    m = measure_realism(rng.normal(0, 1e-4, (256, 256)))
+    assert m["mad_std"] == pytest.approx(1e-4, rel=0.03)
+    assert abs(m["skewness"]) < 0.05
+    assert m["islands_per_deg2"] < 100
+
+
+def test_simulated_field_is_lotss_like():
+    """Broad realism: non-Gaussian positive tail and islands at survey-like density."""
+    f = simulate_field((384, 384), seed=12, n_clusters=0)
+    m = measure_realism(f.image)
+    assert 60e-6 < m["mad_std"] < 100e-6
+    assert m["skewness"] > 0.0
+    assert m["frac_above_5"] > 3 * m["frac_below_5"]
+    assert 200 < m["islands_per_deg2"] < 4000
+    assert 4.5 < m["acf_fwhm"] < 8.0

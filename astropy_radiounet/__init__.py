@@ -8,7 +8,8 @@ The public API:
   `~photutils.segmentation.SegmentationImage` out;
 * `DetectionRatio`: the mean probability inside (2.2 R500) apertures around
   galaxy clusters, and their classification;
-* `hookimpl` and `BackboneSpec`: register other backbones through pluggy.
+* `hookimpl` and `~astropy_radiounet.backbones.BackboneSpec`: register other
+  backbones through pluggy.
 """
 
 try:

@@ -13,6 +13,9 @@ directory:
 (``field``), a training set of (image, mask) pairs (``training-set``) or a
 sample of cluster fields with its catalogue (``clusters``).
 
+``radiounet train`` trains a model on simulated fields and ``radiounet
+evaluate`` measures one on fresh simulated tiles.
+
 ``radiounet backbones`` lists the registered backbones.
 """
 
@@ -178,6 +181,73 @@ def _simulate_clusters(args):
     return 0
 
 
+def _add_train_parsers(subparsers):
+    parser = subparsers.add_parser(
+        "train", help="train a model on simulated fields",
+        description="Train a backbone on simulated LoTSS-like fields and write a model "
+                    "directory: weights, model card, config and training curves.")
+    parser.add_argument("config", nargs="?", help="training config (JSON); the default "
+                                                  "recipe when left out")
+    parser.add_argument("-o", "--output-dir", default="radiounet-model",
+                        help="output directory (default: radiounet-model)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="processes simulating the training data (default: 1)")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the config (default recipe if none given) and stop")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress output")
+    parser.set_defaults(handler=_train)
+
+    evaluate = subparsers.add_parser(
+        "evaluate", help="measure a model on freshly simulated tiles",
+        description="Pixel-level IoU, Dice, precision and recall of a model on simulated "
+                    "tiles it never saw, made with the recipe in its model card.")
+    evaluate.add_argument("--weights", default="default",
+                          help="'default', or a model card (.json) or .weights.h5 file")
+    evaluate.add_argument("--n-tiles", type=int, default=200, help="test tiles (default 200)")
+    evaluate.add_argument("--seed", type=int, default=12345, help="seed of the test tiles")
+    evaluate.add_argument("--processes", type=int, default=1, help="simulating processes")
+    evaluate.add_argument("--threshold", type=float, default=None,
+                          help="probability threshold (default: the model card's)")
+    evaluate.set_defaults(handler=_evaluate)
+
+
+def _train(args):
+    import json
+    from dataclasses import asdict
+
+    from .training import TrainingConfig, train
+
+    try:
+        config = TrainingConfig.read(args.config) if args.config else TrainingConfig()
+    except (OSError, ValueError, TypeError) as exc:
+        raise CommandError(f"cannot use the training config: {exc}") from exc
+    if args.print_config:
+        print(json.dumps(asdict(config), indent=2))
+        return 0
+    try:
+        card_path = train(config, args.output_dir, n_processes=args.processes,
+                          progress_bar=not args.no_progress)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"model card: {card_path}", file=sys.stderr)
+    return 0
+
+
+def _evaluate(args):
+    from .training import evaluate
+
+    try:
+        metrics = evaluate(args.weights, n_tiles=args.n_tiles, seed=args.seed,
+                           n_processes=args.processes, threshold=args.threshold)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"| {'metric':18s} | {'value':>8s} |")
+    print(f"|{'-' * 20}|{'-' * 10}|")
+    for name, value in metrics.items():
+        print(f"| {name:18s} | {value:8.4g} |")
+    return 0
+
+
 def _add_backbones_parser(subparsers):
     parser = subparsers.add_parser("backbones", help="list the registered backbones")
     parser.set_defaults(handler=_backbones)
@@ -195,6 +265,7 @@ def build_parser():
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_segment_parser(subparsers)
     _add_simulate_parser(subparsers)
+    _add_train_parsers(subparsers)
     _add_backbones_parser(subparsers)
     return parser
 

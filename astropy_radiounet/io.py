@@ -237,15 +237,15 @@ def _check_mask(mask, shape):
 
 def read_image(data, *, mask=None, wcs=None, unit=None):
     """
-    Read any supported input into an `ImagePlane`.
+    Read any supported input into an `~astropy_radiounet.io.ImagePlane`.
 
     Parameters
     ----------
     data : str, `os.PathLike`, HDU, `~astropy.io.fits.HDUList`, `~astropy.nddata.NDData`, \
-`~astropy.units.Quantity`, `~numpy.ndarray` or `ImagePlane`
+`~astropy.units.Quantity`, `~numpy.ndarray` or `~astropy_radiounet.io.ImagePlane`
         The image.  A path is opened memory-mapped and the first HDU with
-        image data is used.  An `ImagePlane` is returned as it is (with
-        ``mask`` and ``wcs`` applied).
+        image data is used.  An `~astropy_radiounet.io.ImagePlane` is
+        returned as it is (with ``mask`` and ``wcs`` applied).
     mask : array_like of bool, optional
         `True` where pixels are to be ignored, in addition to non-finite
         ones.  Same shape as the 2-D plane.
@@ -258,7 +258,7 @@ def read_image(data, *, mask=None, wcs=None, unit=None):
 
     Returns
     -------
-    image : `ImagePlane`
+    image : `~astropy_radiounet.io.ImagePlane`
 
     Examples
     --------

@@ -15,7 +15,7 @@ from .beams import pixel_scale
 from .preprocessing import LogNormalisation, NoiseMap
 from .resampling import match_beam, to_model_grid
 
-__all__ = ["ModelInput", "prepare_model_input", "scale_factor"]
+__all__ = ["ModelInput", "prepare_model_input", "scale_factor", "on_model_grid"]
 
 #: Relative pixel-scale difference below which the input grid is used as is.
 SCALE_TOLERANCE = 1e-3
@@ -47,8 +47,24 @@ def _beam_text(beam):
     return f"{beam.major.to(u.arcsec):.3g} x {beam.minor.to(u.arcsec):.3g}"
 
 
-def _on_model_grid(plane, card, factor):
-    """The input on the model grid, convolved to the model's beam."""
+def on_model_grid(plane, card, factor):
+    """
+    An image plane on the model grid, convolved to the model's beam.
+
+    Parameters
+    ----------
+    plane : `~astropy_radiounet.io.ImagePlane`
+        The input.
+    card : `~astropy_radiounet.modelcard.ModelCard`
+        The model's card.
+    factor : float
+        Model pixel size over input pixel size (see `scale_factor`).
+
+    Returns
+    -------
+    image : `~astropy_radiounet.io.ImagePlane` or `~astropy_radiounet.resampling.ResampledImage`
+        The input itself when nothing needs doing.
+    """
     image = plane if factor == 1.0 else to_model_grid(plane, factor)
     if card.beam is None or plane.wcs is None:
         return image
@@ -122,7 +138,7 @@ def prepare_model_input(plane, card):
     model_input : `ModelInput`
     """
     factor = scale_factor(plane, card)
-    image = _on_model_grid(plane, card, factor)
+    image = on_model_grid(plane, card, factor)
     noise = NoiseMap.estimate(image, box_size=card.noise_box_size)
     return ModelInput(image=image, noise=noise, factor=factor,
                       normalisation=card.normalisation)

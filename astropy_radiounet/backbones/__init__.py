@@ -1,7 +1,7 @@
 """
 Backbones: the networks that map a normalised image to probabilities.
 
-Backbones are registered through pluggy (see `hookspecs`); the built-in
+Backbones are registered through pluggy (see `astropy_radiounet.backbones.hookspecs`); the built-in
 ``unet`` and ``attention_unet`` use the same hook as third-party plugins.
 """
 

@@ -154,7 +154,7 @@ def available_backbones():
     Returns
     -------
     backbones : dict
-        Backbone name to `BackboneSpec`, built-ins first.
+        Backbone name to `~astropy_radiounet.backbones.BackboneSpec`, built-ins first.
 
     Examples
     --------

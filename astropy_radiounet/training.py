@@ -1,0 +1,395 @@
+"""
+Train a backbone on simulated LoTSS-like fields.
+
+A `TrainingConfig` says everything about a run: the backbone, the grid and
+beam the model works at, the normalisation, how the simulated fields are
+made and labelled, the loss, the optimiser and the seed.  `train` turns it
+into a model directory: ``<name>.weights.h5``, its model card
+``<name>.json`` (with the recipe, the held-out metrics and the weights'
+sha256), the config itself and the training curves as a PNG.
+
+Training pairs go through exactly the pipeline used at inference
+(`~astropy_radiounet.model_input.prepare_model_input`): each simulated
+LoTSS field (1.5" pixels, 6" beam) is resampled to the model's grid,
+convolved to its beam and normalised by its local noise.  The truth is the
+simulated diffuse emission brought to the same grid and beam, where it
+exceeds ``mask_snr`` times the local noise: emission the model can see at
+its resolution.
+"""
+
+import json
+import logging
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+
+from .beams import GaussianBeam
+from .io import read_image
+from .model_input import on_model_grid, prepare_model_input
+from .modelcard import ModelCard
+from .preprocessing import LogNormalisation
+
+__all__ = ["TrainingConfig", "make_training_pair", "make_training_pairs", "train", "evaluate",
+           "pixel_metrics"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingConfig:
+    """
+    Everything that defines a training run.
+
+    Parameters
+    ----------
+    name : str
+        Model name; also the file stem of the weights and card.
+    backbone : str
+        Registered backbone name.
+    backbone_config : dict
+        Backbone keywords (depth, filters, dropout, ...).
+    pixel_scale_arcsec, beam_arcsec : float
+        Grid and (circular) beam the model works at.
+    snr_max : float
+        Normalisation: signal-to-noise ratio that maps to 1.
+    noise_box_size : int
+        Local-noise box, in model pixels.
+    tile_size : int
+        Side of the training tiles, in model pixels (a multiple of 2**depth).
+    n_train, n_val : int
+        Numbers of training and held-out validation tiles.
+    mask_snr : float
+        Truth: diffuse emission above this many times the local noise, on
+        the model's grid and beam.
+    field : dict
+        Keywords of `~astropy_radiounet.simulation.simulate_field`
+        (JSON-serialisable: angles in arcsec, noise in uJy/beam, masses in
+        solar masses).
+    bce_weight, tversky_weight, tversky_alpha, tversky_beta : float
+        Loss: BCE + Tversky with these weights.
+    learning_rate : float
+        Adam learning rate.
+    epochs, batch_size, patience : int
+        Maximum epochs, batch size, epochs without validation improvement
+        before stopping.
+    seed : int
+        Seed of the data and of the weights' initialisation.
+    """
+
+    name: str = "unet"
+    backbone: str = "unet"
+    backbone_config: dict = field(default_factory=lambda: {"depth": 4, "filters": 16,
+                                                           "dropout": 0.1})
+    pixel_scale_arcsec: float = 6.0
+    beam_arcsec: float = 20.0
+    snr_max: float = 1000.0
+    noise_box_size: int = 64
+    tile_size: int = 128
+    n_train: int = 2000
+    n_val: int = 300
+    mask_snr: float = 0.5
+    field: dict = field(default_factory=dict)
+    bce_weight: float = 1.0
+    tversky_weight: float = 1.0
+    tversky_alpha: float = 0.5
+    tversky_beta: float = 0.5
+    learning_rate: float = 1e-3
+    epochs: int = 30
+    batch_size: int = 16
+    patience: int = 5
+    seed: int = 0
+
+    @classmethod
+    def read(cls, path):
+        """Read a config from JSON; unknown keys are an error."""
+        values = json.loads(Path(path).read_text())
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            msg = (f"Unknown training config keys {sorted(unknown)} in {str(path)!r}; known "
+                   f"keys are {sorted(cls.__dataclass_fields__)}.")
+            raise ValueError(msg)
+        return cls(**values)
+
+    def write(self, path):
+        """Write the config as JSON."""
+        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    def card(self):
+        """The model card this config produces (before weights and metrics)."""
+        beam = GaussianBeam(self.beam_arcsec * u.arcsec, self.beam_arcsec * u.arcsec)
+        return ModelCard(
+            name=self.name, backbone=self.backbone, config=dict(self.backbone_config),
+            pixel_scale=self.pixel_scale_arcsec * u.arcsec, beam=beam,
+            normalisation=LogNormalisation(snr_max=self.snr_max),
+            noise_box_size=self.noise_box_size,
+            training={"config": asdict(self), "data": "astropy_radiounet.simulation"})
+
+    def field_factor(self):
+        """Native (simulated) pixels per model pixel."""
+        native = self.field.get("pixel_scale", 1.5)
+        return self.pixel_scale_arcsec / native
+
+
+def _field_keywords(config):
+    """simulate_field keywords from the JSON-friendly config."""
+    keywords = dict(config.field)
+    for name in ("pixel_scale", "beam"):
+        if name in keywords:
+            keywords[name] = keywords[name] * u.arcsec
+    if "noise" in keywords:
+        keywords["noise"] = keywords["noise"] * u.uJy / u.beam
+    if "mass_range" in keywords:
+        keywords["mass_range"] = np.asarray(keywords["mass_range"], dtype=float) * u.Msun
+    return keywords
+
+
+def _plane(data, header):
+    from astropy.io import fits
+
+    return read_image(fits.PrimaryHDU(np.asarray(data, dtype=np.float32), header=header))
+
+
+def make_training_pair(config, seed):
+    """
+    One (input, truth) tile on the model grid.
+
+    Parameters
+    ----------
+    config : `TrainingConfig`
+        The recipe.
+    seed : int or `numpy.random.SeedSequence`
+        Seed of the simulated field.
+
+    Returns
+    -------
+    x : `~numpy.ndarray`
+        Normalised input, float32 (tile_size, tile_size).
+    y : `~numpy.ndarray`
+        Truth mask, float32 0/1, same shape.
+    """
+    from .simulation import simulate_field
+
+    size = int(np.ceil(config.tile_size * config.field_factor()))
+    simulated = simulate_field((size, size), seed=seed, **_field_keywords(config))
+    card = config.card()
+    model_input = prepare_model_input(_plane(simulated.image, simulated.header), card)
+    x = model_input.normalised()
+    diffuse = on_model_grid(_plane(simulated.diffuse_sky, simulated.header), card,
+                            model_input.factor)
+    values, valid = diffuse.read()
+    y = (values > config.mask_snr * model_input.noise()) & valid
+    tile = config.tile_size
+    return x[:tile, :tile].astype(np.float32), y[:tile, :tile].astype(np.float32)
+
+
+def _pairs_worker(config, seeds):
+    return [make_training_pair(config, seed) for seed in seeds]
+
+
+def make_training_pairs(config, n, *, seed, n_processes=1, progress_bar=False):
+    """
+    Many training pairs, deterministic by seed whatever the number of processes.
+
+    Returns
+    -------
+    x, y : `~numpy.ndarray`
+        Arrays of shape (n, tile, tile, 1).
+    """
+    from tqdm.auto import tqdm
+
+    seeds = np.random.SeedSequence(seed).spawn(n)
+    chunks = [seeds[i:i + 16] for i in range(0, n, 16)]
+    results = []
+    with tqdm(total=n, desc="simulating", unit="tile", disable=not progress_bar) as bar:
+        if n_processes <= 1:
+            for chunk in chunks:
+                results.append(_pairs_worker(config, chunk))
+                bar.update(len(chunk))
+        else:
+            with ProcessPoolExecutor(n_processes, mp_context=get_context("fork")) as pool:
+                for chunk_result in pool.map(_pairs_worker, [config] * len(chunks), chunks):
+                    results.append(chunk_result)
+                    bar.update(len(chunk_result))
+    pairs = [pair for chunk in results for pair in chunk]
+    x = np.stack([p[0] for p in pairs])[..., np.newaxis]
+    y = np.stack([p[1] for p in pairs])[..., np.newaxis]
+    return x, y
+
+
+def _augmented_batches(x, y, batch_size, seed):
+    """Endless shuffled batches with random flips and 90-degree rotations."""
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(len(x))
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            index = order[start:start + batch_size]
+            bx, by = x[index].copy(), y[index].copy()
+            for i in range(len(index)):
+                k = rng.integers(4)
+                flip = rng.integers(2)
+                bx[i] = np.rot90(bx[i], k)
+                by[i] = np.rot90(by[i], k)
+                if flip:
+                    bx[i], by[i] = bx[i, :, ::-1], by[i, :, ::-1]
+            yield bx, by
+
+
+def pixel_metrics(truth, probability, *, threshold=0.5):
+    """
+    Pixel-level IoU, Dice, precision and recall of a thresholded probability.
+
+    Returns
+    -------
+    metrics : dict
+    """
+    predicted = probability > threshold
+    truth = truth > 0.5
+    tp = float(np.sum(predicted & truth))
+    fp = float(np.sum(predicted & ~truth))
+    fn = float(np.sum(~predicted & truth))
+
+    def ratio(a, b):
+        return a / b if b else float("nan")
+
+    return {"iou": ratio(tp, tp + fp + fn), "dice": ratio(2 * tp, 2 * tp + fp + fn),
+            "precision": ratio(tp, tp + fp), "recall": ratio(tp, tp + fn),
+            "positive_fraction": float(truth.mean()),
+            "predicted_fraction": float(predicted.mean())}
+
+
+def _plot_curves(history, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for key, ax in (("loss", axes[0]), ("iou", axes[1])):
+        ax.plot(history.get(key, []), label="training")
+        ax.plot(history.get(f"val_{key}", []), label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def train(config, output_dir, *, n_processes=1, progress_bar=True):
+    """
+    Train a model from a config and write its directory.
+
+    Parameters
+    ----------
+    config : `TrainingConfig` or path
+        The recipe (or a JSON file with it).
+    output_dir : str or path
+        Where the weights, card, config and curves are written (created).
+    n_processes : int, optional
+        Processes simulating the training data.
+    progress_bar : bool, optional
+        Show progress of the simulation and the epochs.
+
+    Returns
+    -------
+    card_path : `~pathlib.Path`
+    """
+    import keras
+
+    from .backbones import get_backbone
+    from .losses import MaskIoU, MaskPrecision, MaskRecall, combined_loss
+    from .modelcard import save_model
+
+    if not isinstance(config, TrainingConfig):
+        config = TrainingConfig.read(config)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    multiple, _ = get_backbone(config.backbone).geometry(config.backbone_config)
+    if config.tile_size % multiple:
+        msg = (f"tile_size={config.tile_size} must be a multiple of {multiple} for this "
+               f"backbone configuration.")
+        raise ValueError(msg)
+    started = time.perf_counter()
+    x_train, y_train = make_training_pairs(config, config.n_train, seed=config.seed,
+                                           n_processes=n_processes, progress_bar=progress_bar)
+    x_val, y_val = make_training_pairs(config, config.n_val, seed=config.seed + 1_000_003,
+                                       n_processes=n_processes, progress_bar=progress_bar)
+    simulated = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    card = config.card()
+    model = get_backbone(config.backbone).build(card.config)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  loss=combined_loss(bce_weight=config.bce_weight,
+                                     tversky_weight=config.tversky_weight,
+                                     alpha=config.tversky_alpha, beta=config.tversky_beta),
+                  metrics=[MaskIoU(), MaskPrecision(), MaskRecall()])
+    steps = max(1, config.n_train // config.batch_size)
+    history = model.fit(
+        _augmented_batches(x_train, y_train, config.batch_size, config.seed),
+        steps_per_epoch=steps, epochs=config.epochs, validation_data=(x_val, y_val), shuffle=False,
+        validation_batch_size=config.batch_size, verbose=2 if progress_bar else 0,
+        callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                                 restore_best_weights=True)])
+    probability = model.predict(x_val, batch_size=config.batch_size, verbose=0)
+    card.metrics = {
+        "validation_pixels": pixel_metrics(y_val, probability),
+        "epochs_run": len(history.history["loss"]),
+        "simulation_seconds": round(simulated - started, 1),
+        "training_seconds": round(time.perf_counter() - simulated, 1),
+        "keras_backend": keras.backend.backend(),
+    }
+    card_path = save_model(model, card, output_dir, stem=config.name)
+    config.write(output_dir / f"{config.name}.config.json")
+    _plot_curves(history.history, output_dir / f"{config.name}.curves.png")
+    return card_path
+
+
+def evaluate(weights, *, n_tiles=200, seed=12345, n_processes=1, threshold=None,
+             progress_bar=False):
+    """
+    Pixel metrics of a trained model on freshly simulated tiles it never saw.
+
+    The tiles are made with the recipe stored in the model card, with a seed
+    distinct from those of training and validation.
+
+    Parameters
+    ----------
+    weights : path or `~astropy_radiounet.modelcard.ModelCard`
+        The model (``'default'`` for the shipped one).
+    n_tiles : int, optional
+        Number of test tiles.
+    seed : int, optional
+        Seed of the test tiles.
+    n_processes : int, optional
+        Processes simulating the tiles.
+    threshold : float, optional
+        Probability threshold; the card's by default.
+    progress_bar : bool, optional
+        Show the simulation's progress.
+
+    Returns
+    -------
+    metrics : dict
+        `pixel_metrics` plus ``n_tiles``.
+    """
+    from .modelcard import load_model
+
+    model, card = load_model(weights=weights)
+    recipe = card.training.get("config")
+    if recipe is None:
+        msg = (f"The model card {card.name!r} records no training recipe, so its test data "
+               f"cannot be simulated; evaluate it on your own labelled images instead.")
+        raise ValueError(msg)
+    config = TrainingConfig(**recipe)
+    x, y = make_training_pairs(config, n_tiles, seed=seed, n_processes=n_processes,
+                               progress_bar=progress_bar)
+    probability = model.predict(x, batch_size=config.batch_size, verbose=0)
+    metrics = pixel_metrics(y, probability,
+                            threshold=card.threshold if threshold is None else threshold)
+    metrics["n_tiles"] = n_tiles
+    return metrics

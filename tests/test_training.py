@@ -1,0 +1,82 @@
+import json
+
+import numpy as np
+import pytest
+from astropy.utils.exceptions import AstropyUserWarning
+
+from astropy_radiounet import RadioUNetSegmenter
+from astropy_radiounet.cli import main
+from astropy_radiounet.modelcard import ModelCard
+from astropy_radiounet.training import (TrainingConfig, evaluate, make_training_pair,
+                                        pixel_metrics, train)
+
+SMALL = dict(name="small", backbone_config={"depth": 2, "filters": 4}, tile_size=32,
+             n_train=8, n_val=4, epochs=2, batch_size=4, patience=1,
+             field={"n_clusters": 1, "cluster_at_center": True, "diffuse_probability": 1.0,
+                    "diffuse_rates": {"halo": 1.0}, "redshift": 0.1,
+                    "mass_range": [1.2e15, 1.5e15]})
+
+
+def test_config_round_trip_and_unknown_keys(tmp_path):
+    config = TrainingConfig(**SMALL)
+    config.write(tmp_path / "c.json")
+    assert TrainingConfig.read(tmp_path / "c.json") == config
+    (tmp_path / "bad.json").write_text(json.dumps({"epochz": 3}))
+    with pytest.raises(ValueError, match="Unknown training config keys \\['epochz'\\]"):
+        TrainingConfig.read(tmp_path / "bad.json")
+
+
+def test_training_pair_is_deterministic_and_on_the_model_grid():
+    config = TrainingConfig(**SMALL)
+    x1, y1 = make_training_pair(config, 7)
+    x2, y2 = make_training_pair(config, 7)
+    np.testing.assert_array_equal(x1, x2)
+    np.testing.assert_array_equal(y1, y2)
+    assert x1.shape == y1.shape == (32, 32)
+    assert np.abs(x1).max() <= 1 and set(np.unique(y1)) <= {0.0, 1.0}
+    # A central cluster that certainly hosts diffuse emission is labelled.
+    assert y1[12:20, 12:20].mean() > 0.5
+
+
+def test_pixel_metrics():
+    truth = np.zeros((10, 10))
+    truth[:5] = 1
+    probability = np.zeros((10, 10))
+    probability[3:8] = 0.9
+    metrics = pixel_metrics(truth, probability)
+    assert metrics["precision"] == pytest.approx(0.4)
+    assert metrics["recall"] == pytest.approx(0.4)
+    assert metrics["iou"] == pytest.approx(20 / 80)
+    assert metrics["dice"] == pytest.approx(0.4)
+
+
+def test_train_writes_a_loadable_model(tmp_path, capsys):
+    card_path = train(TrainingConfig(**SMALL), tmp_path, progress_bar=False)
+    card = ModelCard.read(card_path)
+    assert card.pixel_scale.value == 6.0 and card.beam.major.value == 20.0
+    assert card.training["config"]["tile_size"] == 32
+    assert 0 <= card.metrics["validation_pixels"]["positive_fraction"] <= 1
+    assert (tmp_path / "small.curves.png").stat().st_size > 5000
+    assert (tmp_path / "small.config.json").exists()
+    segmenter = RadioUNetSegmenter(weights=card_path, tile_shape=(64, 64))
+    from helpers import lotss_like_image
+
+    with pytest.warns(AstropyUserWarning, match="no WCS"):
+        assert segmenter.predict_probability(lotss_like_image((64, 64))).shape == (64, 64)
+    metrics = evaluate(card_path, n_tiles=4)
+    assert metrics["n_tiles"] == 4 and 0 <= metrics["positive_fraction"] <= 1
+    assert main(["evaluate", "--weights", str(card_path), "--n-tiles", "4"]) == 0
+    assert "| iou" in capsys.readouterr().out
+
+
+def test_train_command_prints_and_checks_config(tmp_path, capsys):
+    assert main(["train", "--print-config"]) == 0
+    assert json.loads(capsys.readouterr().out)["pixel_scale_arcsec"] == 6.0
+    (tmp_path / "c.json").write_text("{")
+    assert main(["train", str(tmp_path / "c.json")]) == 2
+    assert "cannot use the training config" in capsys.readouterr().err
+    bad = TrainingConfig(**{**SMALL, "tile_size": 30})
+    bad.write(tmp_path / "odd.json")
+    assert main(["train", str(tmp_path / "odd.json"), "-o", str(tmp_path / "m"),
+                 "--no-progress"]) == 2
+    assert "must be a multiple of 4" in capsys.readouterr().err

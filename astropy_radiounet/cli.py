@@ -208,6 +208,9 @@ def _add_train_parsers(subparsers):
     evaluate.add_argument("--processes", type=int, default=1, help="simulating processes")
     evaluate.add_argument("--threshold", type=float, default=None,
                           help="probability threshold (default: the model card's)")
+    evaluate.add_argument("--n-fields", type=int, default=0,
+                          help="also measure the detection ratio on this many simulated "
+                               "cluster fields (DE and NDE) and print the ROC AUC")
     evaluate.set_defaults(handler=_evaluate)
 
 
@@ -233,18 +236,28 @@ def _train(args):
     return 0
 
 
-def _evaluate(args):
-    from .training import evaluate
-
-    try:
-        metrics = evaluate(args.weights, n_tiles=args.n_tiles, seed=args.seed,
-                           n_processes=args.processes, threshold=args.threshold)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from exc
-    print(f"| {'metric':18s} | {'value':>8s} |")
+def _print_metrics(title, metrics):
+    print(f"\n{title}\n| {'metric':18s} | {'value':>8s} |")
     print(f"|{'-' * 20}|{'-' * 10}|")
     for name, value in metrics.items():
         print(f"| {name:18s} | {value:8.4g} |")
+
+
+def _evaluate(args):
+    from .evaluation import evaluate_clusters, evaluate_pixels
+
+    try:
+        metrics = evaluate_pixels(args.weights, n_tiles=args.n_tiles, seed=args.seed,
+                                  n_processes=args.processes, threshold=args.threshold)
+        _print_metrics(f"Pixel level, {args.n_tiles} simulated tiles (seed {args.seed})",
+                       metrics)
+        if args.n_fields:
+            _, summary = evaluate_clusters(args.weights, n_fields=args.n_fields,
+                                           seed=args.seed + 1)
+            _print_metrics(f"Cluster level, detection ratio in 2.2 R500, {args.n_fields} "
+                           f"simulated fields", summary)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
     return 0
 
 

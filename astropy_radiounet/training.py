@@ -34,8 +34,7 @@ from .model_input import on_model_grid, prepare_model_input
 from .modelcard import ModelCard
 from .preprocessing import LogNormalisation
 
-__all__ = ["TrainingConfig", "make_training_pair", "make_training_pairs", "train", "evaluate",
-           "pixel_metrics"]
+__all__ = ["TrainingConfig", "make_training_pair", "make_training_pairs", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +76,10 @@ class TrainingConfig:
     epochs, batch_size, patience : int
         Maximum epochs, batch size, epochs without validation improvement
         before stopping.
+    max_minutes : float or None
+        Wall-clock budget of the fitting; training stops after the epoch that
+        exceeds it.  Whatever ends the run, the weights of the epoch with the
+        best validation loss are kept.
     seed : int
         Seed of the data and of the weights' initialisation.
     """
@@ -102,6 +105,7 @@ class TrainingConfig:
     epochs: int = 30
     batch_size: int = 16
     patience: int = 5
+    max_minutes: float | None = None
     seed: int = 0
 
     @classmethod
@@ -239,27 +243,45 @@ def _augmented_batches(x, y, batch_size, seed):
             yield bx, by
 
 
-def pixel_metrics(truth, probability, *, threshold=0.5):
-    """
-    Pixel-level IoU, Dice, precision and recall of a thresholded probability.
+def _time_budget_callback(max_minutes):
+    """A Keras callback that stops training once ``max_minutes`` have passed."""
+    import keras
 
-    Returns
-    -------
-    metrics : dict
-    """
-    predicted = probability > threshold
-    truth = truth > 0.5
-    tp = float(np.sum(predicted & truth))
-    fp = float(np.sum(predicted & ~truth))
-    fn = float(np.sum(~predicted & truth))
+    class TimeBudget(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+            self.exhausted = False
 
-    def ratio(a, b):
-        return a / b if b else float("nan")
+        def on_epoch_end(self, epoch, logs=None):
+            if (time.perf_counter() - self.start) / 60 > max_minutes:
+                self.exhausted = True
+                self.model.stop_training = True
+                log.info("time budget of %.0f min reached after epoch %d", max_minutes,
+                         epoch + 1)
 
-    return {"iou": ratio(tp, tp + fp + fn), "dice": ratio(2 * tp, 2 * tp + fp + fn),
-            "precision": ratio(tp, tp + fp), "recall": ratio(tp, tp + fn),
-            "positive_fraction": float(truth.mean()),
-            "predicted_fraction": float(predicted.mean())}
+    return TimeBudget()
+
+
+def _cached_pairs(config, n, seed, cache_dir, **kwargs):
+    """Simulated pairs, read from or written to ``cache_dir`` when given."""
+    if cache_dir is None:
+        return make_training_pairs(config, n, seed=seed, **kwargs)
+    import hashlib
+
+    recipe = {key: value for key, value in asdict(config).items()
+              if key in ("pixel_scale_arcsec", "beam_arcsec", "snr_max", "noise_box_size",
+                         "tile_size", "mask_snr", "field")}
+    key = hashlib.sha256(json.dumps([recipe, n, seed], sort_keys=True).encode()).hexdigest()
+    path = Path(cache_dir) / f"pairs_{key[:16]}.npz"
+    if path.is_file():
+        with np.load(path) as cached:
+            return cached["x"], cached["y"]
+    x, y = make_training_pairs(config, n, seed=seed, **kwargs)
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".part.npz")
+    np.savez(temporary, x=x, y=y)
+    temporary.replace(path)
+    return x, y
 
 
 def _plot_curves(history, path):
@@ -280,7 +302,7 @@ def _plot_curves(history, path):
     plt.close(figure)
 
 
-def train(config, output_dir, *, n_processes=1, progress_bar=True):
+def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=None):
     """
     Train a model from a config and write its directory.
 
@@ -294,6 +316,9 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True):
         Processes simulating the training data.
     progress_bar : bool, optional
         Show progress of the simulation and the epochs.
+    cache_dir : str or path, optional
+        Keep the simulated pairs here, keyed by the data recipe, so that a
+        rerun with the same recipe does not simulate them again.
 
     Returns
     -------
@@ -302,6 +327,7 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True):
     import keras
 
     from .backbones import get_backbone
+    from .evaluation import pixel_metrics
     from .losses import MaskIoU, MaskPrecision, MaskRecall, combined_loss
     from .modelcard import save_model
 
@@ -315,10 +341,10 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True):
                f"backbone configuration.")
         raise ValueError(msg)
     started = time.perf_counter()
-    x_train, y_train = make_training_pairs(config, config.n_train, seed=config.seed,
-                                           n_processes=n_processes, progress_bar=progress_bar)
-    x_val, y_val = make_training_pairs(config, config.n_val, seed=config.seed + 1_000_003,
-                                       n_processes=n_processes, progress_bar=progress_bar)
+    x_train, y_train = _cached_pairs(config, config.n_train, config.seed, cache_dir,
+                                     n_processes=n_processes, progress_bar=progress_bar)
+    x_val, y_val = _cached_pairs(config, config.n_val, config.seed + 1_000_003, cache_dir,
+                                 n_processes=n_processes, progress_bar=progress_bar)
     simulated = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     card = config.card()
@@ -329,16 +355,30 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True):
                                      alpha=config.tversky_alpha, beta=config.tversky_beta),
                   metrics=[MaskIoU(), MaskPrecision(), MaskRecall()])
     steps = max(1, config.n_train // config.batch_size)
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
+        # The best weights so far are on disk after every epoch.
+        keras.callbacks.ModelCheckpoint(output_dir / f"{config.name}.best.weights.h5",
+                                        monitor="val_loss", save_best_only=True,
+                                        save_weights_only=True),
+    ]
+    if config.max_minutes is not None:
+        callbacks.append(_time_budget_callback(config.max_minutes))
     history = model.fit(
         _augmented_batches(x_train, y_train, config.batch_size, config.seed),
         steps_per_epoch=steps, epochs=config.epochs, validation_data=(x_val, y_val), shuffle=False,
         validation_batch_size=config.batch_size, verbose=2 if progress_bar else 0,
-        callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
-                                                 restore_best_weights=True)])
+        callbacks=callbacks)
+    # Keep the epoch with the best validation loss, however the run ended.
+    best = output_dir / f"{config.name}.best.weights.h5"
+    if best.is_file():
+        model.load_weights(best)
+        best.unlink()
     probability = model.predict(x_val, batch_size=config.batch_size, verbose=0)
     card.metrics = {
         "validation_pixels": pixel_metrics(y_val, probability),
         "epochs_run": len(history.history["loss"]),
+        "best_val_loss": float(min(history.history["val_loss"])),
         "simulation_seconds": round(simulated - started, 1),
         "training_seconds": round(time.perf_counter() - simulated, 1),
         "keras_backend": keras.backend.backend(),
@@ -347,49 +387,3 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True):
     config.write(output_dir / f"{config.name}.config.json")
     _plot_curves(history.history, output_dir / f"{config.name}.curves.png")
     return card_path
-
-
-def evaluate(weights, *, n_tiles=200, seed=12345, n_processes=1, threshold=None,
-             progress_bar=False):
-    """
-    Pixel metrics of a trained model on freshly simulated tiles it never saw.
-
-    The tiles are made with the recipe stored in the model card, with a seed
-    distinct from those of training and validation.
-
-    Parameters
-    ----------
-    weights : path or `~astropy_radiounet.modelcard.ModelCard`
-        The model (``'default'`` for the shipped one).
-    n_tiles : int, optional
-        Number of test tiles.
-    seed : int, optional
-        Seed of the test tiles.
-    n_processes : int, optional
-        Processes simulating the tiles.
-    threshold : float, optional
-        Probability threshold; the card's by default.
-    progress_bar : bool, optional
-        Show the simulation's progress.
-
-    Returns
-    -------
-    metrics : dict
-        `pixel_metrics` plus ``n_tiles``.
-    """
-    from .modelcard import load_model
-
-    model, card = load_model(weights=weights)
-    recipe = card.training.get("config")
-    if recipe is None:
-        msg = (f"The model card {card.name!r} records no training recipe, so its test data "
-               f"cannot be simulated; evaluate it on your own labelled images instead.")
-        raise ValueError(msg)
-    config = TrainingConfig(**recipe)
-    x, y = make_training_pairs(config, n_tiles, seed=seed, n_processes=n_processes,
-                               progress_bar=progress_bar)
-    probability = model.predict(x, batch_size=config.batch_size, verbose=0)
-    metrics = pixel_metrics(y, probability,
-                            threshold=card.threshold if threshold is None else threshold)
-    metrics["n_tiles"] = n_tiles
-    return metrics

@@ -7,8 +7,10 @@ from astropy.utils.exceptions import AstropyUserWarning
 from astropy_radiounet import RadioUNetSegmenter
 from astropy_radiounet.cli import main
 from astropy_radiounet.modelcard import ModelCard
-from astropy_radiounet.training import (TrainingConfig, evaluate, make_training_pair,
-                                        pixel_metrics, train)
+from astropy_radiounet.evaluation import (best_threshold, classification_metrics,
+                                          evaluate_clusters, evaluate_pixels, pixel_metrics,
+                                          roc_auc)
+from astropy_radiounet.training import TrainingConfig, make_training_pair, train
 
 SMALL = dict(name="small", backbone_config={"depth": 2, "filters": 4}, tile_size=32,
              n_train=8, n_val=4, epochs=2, batch_size=4, patience=1,
@@ -63,8 +65,13 @@ def test_train_writes_a_loadable_model(tmp_path, capsys):
 
     with pytest.warns(AstropyUserWarning, match="no WCS"):
         assert segmenter.predict_probability(lotss_like_image((64, 64))).shape == (64, 64)
-    metrics = evaluate(card_path, n_tiles=4)
+    metrics = evaluate_pixels(card_path, n_tiles=4)
     assert metrics["n_tiles"] == 4 and 0 <= metrics["positive_fraction"] <= 1
+    table, summary = evaluate_clusters(card_path, n_fields=3, shape=(256, 256),
+                                       tile_shape=(64, 64))
+    assert len(table) == 3 and set(table["classification"]) <= {"DE", "NDE"}
+    assert np.all((table["ratio"] >= 0) & (table["ratio"] <= 1))
+    assert summary["n_de"] + summary["n_nde"] == 3
     assert main(["evaluate", "--weights", str(card_path), "--n-tiles", "4"]) == 0
     assert "| iou" in capsys.readouterr().out
 
@@ -80,3 +87,29 @@ def test_train_command_prints_and_checks_config(tmp_path, capsys):
     assert main(["train", str(tmp_path / "odd.json"), "-o", str(tmp_path / "m"),
                  "--no-progress"]) == 2
     assert "must be a multiple of 4" in capsys.readouterr().err
+
+
+def test_roc_auc_and_best_threshold():
+    scores = [0.01, 0.02, 0.03, 0.05, 0.04, 0.06]
+    labels = [0, 0, 0, 1, 1, 1]
+    assert roc_auc(scores, labels) == 1.0
+    assert roc_auc(scores, [1, 1, 1, 0, 0, 0]) == 0.0
+    assert roc_auc([0.5, 0.5], [0, 1]) == 0.5
+    assert np.isnan(roc_auc([0.1], [1]))
+    threshold = best_threshold(scores, labels)
+    assert 0.03 < threshold < 0.04
+    metrics = classification_metrics(scores, labels, threshold)
+    assert metrics["accuracy"] == 1.0 and metrics["tp"] == 3 and metrics["fp"] == 0
+
+
+def test_time_budget_and_data_cache(tmp_path):
+    config = TrainingConfig(**{**SMALL, "epochs": 5, "patience": 5, "max_minutes": 0.0})
+    card = ModelCard.read(train(config, tmp_path / "m", progress_bar=False,
+                                cache_dir=tmp_path / "cache"))
+    assert card.metrics["epochs_run"] == 1
+    cached = sorted((tmp_path / "cache").glob("pairs_*.npz"))
+    assert len(cached) == 2  # training and validation pairs
+    before = [p.stat().st_mtime_ns for p in cached]
+    train(config, tmp_path / "m2", progress_bar=False, cache_dir=tmp_path / "cache")
+    assert [p.stat().st_mtime_ns for p in cached] == before
+    assert not list((tmp_path / "m").glob("*.best.weights.h5"))

@@ -16,6 +16,9 @@ sample of cluster fields with its catalogue (``clusters``).
 ``radiounet train`` trains a model on simulated fields and ``radiounet
 evaluate`` measures one on fresh simulated tiles.
 
+``radiounet classify`` measures the detection ratio around every cluster of a
+catalogue on the survey mosaics covering it.
+
 ``radiounet backbones`` lists the registered backbones.
 """
 
@@ -261,6 +264,110 @@ def _evaluate(args):
     return 0
 
 
+def _add_classify_parser(subparsers):
+    parser = subparsers.add_parser(
+        "classify", help="classify catalogued clusters from survey mosaics",
+        description="Measure the detection ratio in 2.2 R500 around every cluster of a "
+                    "catalogue, on the mosaic that best covers it. Resumable: rerunning "
+                    "with the same --output-dir skips clusters already done.")
+    parser.add_argument("--catalog", required=True,
+                        help="cluster catalogue (ECSV, FITS, VOTable, CSV)")
+    parser.add_argument("--images", nargs="+", required=True, metavar="MOSAIC",
+                        help="FITS mosaics")
+    parser.add_argument("-o", "--output-dir", default="radiounet-classify",
+                        help="output directory (default: radiounet-classify)")
+    parser.add_argument("--column", action="append", default=[], metavar="KEY=NAME",
+                        help="map a catalogue column, e.g. --column m500=MSZ (keys: name, "
+                             "ra, dec, z, m500, r500)")
+    parser.add_argument("--unit", action="append", default=[], metavar="KEY=UNIT",
+                        help="unit of a unit-less column, e.g. --unit 'm500=1e14 solMass'")
+    parser.add_argument("--factor", type=float, default=2.2,
+                        help="aperture radius in units of R500 (default: 2.2)")
+    parser.add_argument("--ratio-threshold", type=float, default=None,
+                        help="detection-ratio threshold (default: the model card's)")
+    parser.add_argument("--backbone", default="unet", help="backbone name (default: unet)")
+    parser.add_argument("--weights", default="default",
+                        help="'default', or a model card (.json) or .weights.h5 file")
+    parser.add_argument("--products", action="store_true",
+                        help="write a probability cutout, overlay and region per cluster")
+    scale = parser.add_mutually_exclusive_group()
+    scale.add_argument("--workers", type=int, default=0,
+                       help="start a local dask cluster with this many worker processes")
+    scale.add_argument("--scheduler", default=None,
+                       help="address of a running dask scheduler (e.g. tcp://host:8786)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(handler=_classify)
+
+
+def _key_values(items, option):
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise CommandError(f"{option} {item!r} must be KEY=VALUE")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _dask_client(args):
+    """A dask.distributed client for --workers or --scheduler, or None."""
+    if not (args.workers or args.scheduler):
+        return None
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise CommandError("--workers and --scheduler need dask.distributed: "
+                           "pip install 'astropy_radiounet[distributed]'") from exc
+    if args.scheduler:
+        try:
+            return Client(args.scheduler, timeout="20s")
+        except OSError as exc:
+            raise CommandError(f"cannot reach the dask scheduler {args.scheduler}: {exc}") \
+                from exc
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    return Client(cluster)
+
+
+def _classify(args):
+    import astropy.units as u
+
+    from .catalogs import read_cluster_catalog
+    from .survey import SegmenterSettings, classify_clusters
+
+    columns = _key_values(args.column, "--column")
+    try:
+        units = {key: u.Quantity(value) for key, value in
+                 _key_values(args.unit, "--unit").items()}
+    except (TypeError, ValueError) as exc:
+        raise CommandError(f"--unit: {exc}") from exc
+    try:
+        catalog = read_cluster_catalog(args.catalog, columns=columns, units=units)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    missing = [path for path in args.images if not Path(path).is_file()]
+    if missing:
+        raise CommandError(f"no such file: {', '.join(missing)}")
+    settings = SegmenterSettings(backbone=args.backbone, weights=args.weights)
+    client = _dask_client(args)
+    try:
+        table, counts = classify_clusters(
+            catalog, args.images, output_dir=args.output_dir, settings=settings,
+            factor=args.factor, ratio_threshold=args.ratio_threshold, products=args.products,
+            parallel="current-scheduler" if client is not None else False,
+            progress_bar=not args.no_progress)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        if client is not None:
+            client.close()
+    print(f"{len(table)} clusters in {Path(args.output_dir) / 'clusters_classified.ecsv'}: "
+          f"{counts['done']} done now, {counts['skipped']} done before, "
+          f"{counts['failed']} failed, {counts['off_footprint']} off the footprint "
+          f"({counts['seconds']:.0f} s)", file=sys.stderr)
+    return 0
+
+
 def _add_backbones_parser(subparsers):
     parser = subparsers.add_parser("backbones", help="list the registered backbones")
     parser.set_defaults(handler=_backbones)
@@ -279,6 +386,7 @@ def build_parser():
     _add_segment_parser(subparsers)
     _add_simulate_parser(subparsers)
     _add_train_parsers(subparsers)
+    _add_classify_parser(subparsers)
     _add_backbones_parser(subparsers)
     return parser
 

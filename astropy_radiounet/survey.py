@@ -1,0 +1,419 @@
+"""
+Catalogue-driven cluster classification over survey mosaics.
+
+For every cluster of a catalogue (see
+`~astropy_radiounet.catalogs.read_cluster_catalog`) the mosaics covering it are
+found from their headers, a cutout of the aperture (``factor`` x R500) plus
+context is segmented, and the detection ratio R is measured.  The result is a
+`~astropy.table.QTable` with R, coverage, class, the mosaic used and flags.
+
+Choice of mosaic: of the mosaics whose footprint holds the cluster centre,
+the one covering the largest fraction of the aperture; among equals, the one
+whose centre is nearest (LoTSS noise rises away from a pointing centre).
+
+Runs are resumable: each cluster's result is written atomically to
+``<output_dir>/units/<name>.json`` as soon as it is known, a rerun skips
+clusters already done, and the final table is assembled from the units, so
+a killed run loses nothing and duplicates nothing.  A cluster that fails
+(corrupt file, off the footprint) is recorded with its reason and never
+stops the run.
+
+Parallel runs follow reproject's ``parallel=`` convention: `False` (serial),
+`True` or an integer (that many local processes via dask), or
+``'current-scheduler'`` (whatever dask scheduler is active, for example a
+``dask.distributed`` client connected to an HPC cluster).  Tasks carry the
+cluster row, the mosaic path and the model settings; each worker builds the
+segmenter once.
+"""
+
+import json
+import logging
+import os
+import re
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.table import QTable
+from astropy.utils.exceptions import AstropyUserWarning
+from astropy.wcs import WCS, FITSFixedWarning
+
+from .clusters import DEFAULT_APERTURE_FACTOR, angular_radius, r500_from_m500
+
+__all__ = ["Mosaic", "MosaicIndex", "SegmenterSettings", "classify_clusters"]
+
+log = logging.getLogger(__name__)
+
+#: Coverage below which a cluster is flagged ``partial``.
+PARTIAL_COVERAGE = 0.9
+
+
+@dataclass(frozen=True)
+class Mosaic:
+    """A mosaic's path, celestial WCS and shape, read from its header only."""
+
+    path: str
+    wcs: WCS
+    shape: tuple
+
+    @classmethod
+    def from_path(cls, path):
+        """Read the header of the first image HDU (no pixel data is read)."""
+        with fits.open(path, memmap=True) as hdulist:
+            for hdu in hdulist:
+                if hdu.is_image and hdu.header.get("NAXIS", 0) >= 2:
+                    header = hdu.header
+                    break
+            else:
+                msg = f"{path} holds no image HDU."
+                raise ValueError(msg)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(header).celestial
+        shape = (int(header["NAXIS2"]), int(header["NAXIS1"]))
+        return cls(str(path), wcs, shape)
+
+    def aperture_coverage(self, coord, radius, n_samples=400):
+        """
+        Fraction of a circular aperture that falls inside the image bounds
+        (geometry only; blank pixels are accounted for later).
+        """
+        rng = np.random.default_rng(0)
+        r = radius.to_value(u.deg) * np.sqrt(rng.uniform(0, 1, n_samples))
+        theta = rng.uniform(0, 2 * np.pi, n_samples)
+        points = coord.directional_offset_by(theta * u.rad, r * u.deg)
+        x, y = self.wcs.world_to_pixel(points)
+        inside = (x > -0.5) & (x < self.shape[1] - 0.5) & (y > -0.5) & (y < self.shape[0] - 0.5)
+        return float(np.mean(inside))
+
+    def centre_offset(self, coord):
+        """Angular distance of ``coord`` from the image centre."""
+        centre = self.wcs.pixel_to_world((self.shape[1] - 1) / 2, (self.shape[0] - 1) / 2)
+        return coord.separation(centre)
+
+
+class MosaicIndex:
+    """
+    The footprints of a set of mosaics.
+
+    Parameters
+    ----------
+    paths : iterable of str or path
+        FITS mosaics.  Unreadable files are skipped with a warning and listed
+        in ``unreadable``.
+    """
+
+    def __init__(self, paths):
+        self.mosaics = []
+        self.unreadable = {}
+        for path in paths:
+            try:
+                self.mosaics.append(Mosaic.from_path(path))
+            except (OSError, ValueError, KeyError) as exc:
+                self.unreadable[str(path)] = str(exc)
+                warnings.warn(f"Skipping mosaic {path}: {exc}", AstropyUserWarning)
+
+    def best(self, coord, radius):
+        """
+        The mosaic that best covers an aperture, and its geometric coverage.
+
+        Returns
+        -------
+        mosaic : `Mosaic` or `None`
+            `None` when no mosaic holds the aperture's centre.
+        coverage : float
+        """
+        candidates = []
+        for mosaic in self.mosaics:
+            x, y = mosaic.wcs.world_to_pixel(coord)
+            if not (-0.5 < x < mosaic.shape[1] - 0.5 and -0.5 < y < mosaic.shape[0] - 0.5):
+                continue
+            coverage = mosaic.aperture_coverage(coord, radius)
+            candidates.append((-coverage, mosaic.centre_offset(coord).deg, mosaic))
+        if not candidates:
+            return None, 0.0
+        candidates.sort(key=lambda item: item[:2])
+        return candidates[0][2], -candidates[0][0]
+
+
+@dataclass(frozen=True)
+class SegmenterSettings:
+    """
+    How to build the segmenter: what a task carries instead of a model.
+
+    Workers build one `~astropy_radiounet.RadioUNetSegmenter` per distinct
+    settings and keep it for all their tasks.
+    """
+
+    backbone: str = "unet"
+    weights: str = "default"
+    threshold: float | None = None
+    tile_shape: tuple = (768, 768)
+    batch_size: int = 4
+
+    def build(self):
+        from .segmentation import RadioUNetSegmenter
+
+        return RadioUNetSegmenter(threshold=self.threshold, backbone=self.backbone,
+                                  weights=self.weights, tile_shape=self.tile_shape,
+                                  batch_size=self.batch_size)
+
+
+_SEGMENTERS = {}
+
+
+def _segmenter(settings):
+    if settings not in _SEGMENTERS:
+        _SEGMENTERS[settings] = settings.build()
+    return _SEGMENTERS[settings]
+
+
+def _unit_name(name):
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("_") or "cluster"
+
+
+def _write_json_atomic(path, values):
+    temporary = path.with_name(path.name + f".{os.getpid()}.part")
+    temporary.write_text(json.dumps(values, indent=1))
+    os.replace(temporary, path)
+
+
+def _aperture_radius(row, factor):
+    if "r500" in row.colnames and np.isfinite(row["r500"].value):
+        r500 = row["r500"]
+    else:
+        r500 = r500_from_m500(row["m500"], row["z"])
+    return r500.to(u.kpc), angular_radius(factor * r500, row["z"])
+
+
+def _classify_unit(task):
+    """Measure one cluster; returns its result dictionary (never raises)."""
+    result = dict(task["row"])
+    result.update(ratio=float("nan"), coverage=0.0, n_pixels=0, detected=False,
+                  mosaic=task["mosaic"] or "", flags="", status="ok", reason="")
+    if task["mosaic"] is None:
+        result.update(status="off_footprint", reason="no mosaic holds the cluster centre")
+        return result
+    try:
+        from astropy.nddata import Cutout2D
+
+        from .io import read_image
+        from .statistics import DetectionRatio
+
+        segmenter = _segmenter(task["settings"])
+        plane = read_image(task["mosaic"])
+        coord = SkyCoord(task["row"]["ra"] * u.deg, task["row"]["dec"] * u.deg)
+        radius = task["row"]["radius_arcmin"] * u.arcmin
+        side = 2 * radius * task["context"]
+        cutout = Cutout2D(plane.data, coord, (side, side), wcs=plane.wcs, mode="partial",
+                          fill_value=np.nan)
+        cut_plane = read_image(fits.PrimaryHDU(np.asarray(cutout.data, dtype=np.float32),
+                                               header=_plane_header(cutout.wcs, plane)))
+        probability = segmenter.predict_probability(cut_plane)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyUserWarning)
+            stats = DetectionRatio(probability, coord, radius, wcs=cutout.wcs)
+        threshold = task["ratio_threshold"]
+        ratio = float(stats.ratio[0])
+        flags = []
+        if stats.coverage[0] < PARTIAL_COVERAGE:
+            flags.append("partial")
+        x, y = cutout.wcs.world_to_pixel(coord)
+        centre = probability[int(round(float(y))), int(round(float(x)))]
+        if not np.isfinite(centre):
+            flags.append("blank_centre")
+        if stats.n_pixels[0] == 0:
+            result.update(status="blank", reason="no valid pixel in the aperture")
+        result.update(ratio=ratio, coverage=float(stats.coverage[0]),
+                      n_pixels=int(stats.n_pixels[0]),
+                      detected=bool(threshold is not None and ratio > threshold),
+                      flags=",".join(flags))
+        if task["products_dir"] is not None:
+            _write_products(task, cutout, cut_plane, probability, stats, segmenter)
+    except Exception as exc:  # noqa: BLE001 - one failing unit never stops the run
+        result.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
+    return result
+
+
+def _plane_header(wcs, plane):
+    header = wcs.to_header()
+    if plane.beam is not None:
+        header["BMAJ"] = plane.beam.major.to_value(u.deg)
+        header["BMIN"] = plane.beam.minor.to_value(u.deg)
+        header["BPA"] = plane.beam.pa.to_value(u.deg)
+    header["BUNIT"] = plane.unit.to_string()
+    return header
+
+
+def _write_products(task, cutout, cut_plane, probability, stats, segmenter):
+    """Probability cutout (FITS), overlay (PNG) and aperture (DS9) of one cluster."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .visualization import plot_overlay
+
+    stem = Path(task["products_dir"]) / _unit_name(task["row"]["name"])
+    header = cutout.wcs.to_header()
+    header["OBJECT"] = task["row"]["name"][:68]
+    header["RATIO"] = (float(stats.ratio[0]), "detection ratio in the aperture")
+    hdu = fits.PrimaryHDU(probability, header=header)
+    hdu.writeto(f"{stem}_probability.fits", overwrite=True)
+    stats.to_regions().write(f"{stem}_aperture.reg", format="ds9", overwrite=True)
+    values, _ = cut_plane.read()
+    ax = plot_overlay(np.where(np.isfinite(cutout.data), values, np.nan), probability,
+                      wcs=cutout.wcs, threshold=segmenter.threshold,
+                      title=f"{task['row']['name']}: R = {stats.ratio[0]:.4f}")
+    stats.to_regions()[0].to_pixel(cutout.wcs).plot(ax=ax, edgecolor="yellow", lw=1.5)
+    ax.figure.savefig(f"{stem}_overlay.png", dpi=100, bbox_inches="tight")
+    plt.close(ax.figure)
+
+
+def _run_tasks(tasks, parallel, on_result):
+    """Run tasks serially or through dask, calling ``on_result`` as each finishes."""
+    if parallel is False or parallel is None or parallel == 1:
+        for task in tasks:
+            on_result(_classify_unit(task))
+        return
+    import dask
+
+    if parallel == "current-scheduler":
+        try:
+            from distributed import as_completed, get_client
+
+            client = get_client()
+        except (ImportError, ValueError):
+            client = None
+        if client is not None:
+            futures = client.map(_classify_unit, tasks, pure=False)
+            for future in as_completed(futures):
+                on_result(future.result())
+            return
+        results = dask.compute(*[dask.delayed(_classify_unit)(t) for t in tasks])
+    else:
+        workers = os.cpu_count() if parallel is True else int(parallel)
+        results = dask.compute(*[dask.delayed(_classify_unit)(t) for t in tasks],
+                               scheduler="processes", num_workers=workers)
+    for result in results:
+        on_result(result)
+
+
+def classify_clusters(catalog, images, *, output_dir, settings=None,
+                      factor=DEFAULT_APERTURE_FACTOR, context=1.5, ratio_threshold=None,
+                      products=False, parallel=False, progress_bar=False):
+    """
+    Classify every cluster of a catalogue from the mosaics covering it.
+
+    Parameters
+    ----------
+    catalog : `~astropy.table.QTable`
+        From `~astropy_radiounet.catalogs.read_cluster_catalog`.
+    images : iterable of str or path
+        Mosaics (FITS).
+    output_dir : str or path
+        Where the per-cluster units, the final table
+        (``clusters_classified.ecsv``) and the products go.
+    settings : `SegmenterSettings`, optional
+        Model settings (default weights by default).
+    factor : float, optional
+        Aperture radius in units of R500.
+    context : float, optional
+        Half-side of the segmented cutout in units of the aperture radius.
+    ratio_threshold : float, optional
+        Detection-ratio threshold of ``detected``; the model card's by default
+        (when it has none, ``detected`` is `False` and ``ratio`` must be used).
+    products : bool, optional
+        Also write a probability cutout (FITS), an overlay (PNG) and the
+        aperture (DS9) per cluster.
+    parallel : bool, int or 'current-scheduler', optional
+        See the module documentation.
+    progress_bar : bool, optional
+        Show a progress bar over the clusters.
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+        The catalogue's rows with ``r500``, ``radius``, ``ratio``,
+        ``coverage``, ``n_pixels``, ``detected``, ``mosaic``, ``flags``,
+        ``status`` and ``reason``.
+    summary : dict
+        Numbers done now, skipped (done before), failed, off footprint, and
+        the wall time.
+    """
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    settings = settings or SegmenterSettings()
+    if ratio_threshold is None:
+        card = _segmenter(settings).card
+        ratio_threshold = card.detection_ratio_threshold
+    output_dir = Path(output_dir)
+    units_dir = output_dir / "units"
+    units_dir.mkdir(parents=True, exist_ok=True)
+    products_dir = None
+    if products:
+        products_dir = output_dir / "products"
+        products_dir.mkdir(exist_ok=True)
+    index = MosaicIndex(images)
+    tasks, skipped = [], 0
+    for row in catalog:
+        unit_path = units_dir / f"{_unit_name(row['name'])}.json"
+        if unit_path.is_file():
+            skipped += 1
+            continue
+        r500, radius = _aperture_radius(row, factor)
+        coord = SkyCoord(row["ra"], row["dec"])
+        mosaic, _ = index.best(coord, radius)
+        tasks.append({
+            "row": {"name": str(row["name"]), "ra": float(row["ra"].to_value(u.deg)),
+                    "dec": float(row["dec"].to_value(u.deg)), "z": float(row["z"]),
+                    "r500_kpc": float(r500.value),
+                    "radius_arcmin": float(radius.to_value(u.arcmin))},
+            "mosaic": None if mosaic is None else mosaic.path, "settings": settings,
+            "context": context, "ratio_threshold": ratio_threshold,
+            "products_dir": None if products_dir is None else str(products_dir),
+        })
+    counts = {"done": 0, "skipped": skipped, "failed": 0, "off_footprint": 0}
+    with tqdm(total=len(tasks), desc="clusters", unit="cluster",
+              disable=not progress_bar) as bar:
+        def on_result(result):
+            _write_json_atomic(units_dir / f"{_unit_name(result['name'])}.json", result)
+            counts["done"] += 1
+            if result["status"] == "failed":
+                counts["failed"] += 1
+            elif result["status"] == "off_footprint":
+                counts["off_footprint"] += 1
+            bar.update(1)
+
+        _run_tasks(tasks, parallel, on_result)
+    table = _assemble(catalog, units_dir)
+    table_path = output_dir / "clusters_classified.ecsv"
+    temporary = table_path.with_name(table_path.name + ".part.ecsv")
+    table.write(temporary, format="ascii.ecsv", overwrite=True)
+    os.replace(temporary, table_path)
+    counts["seconds"] = round(time.perf_counter() - started, 1)
+    return table, counts
+
+
+def _assemble(catalog, units_dir):
+    """The final table from the per-cluster units, in catalogue order."""
+    rows = [json.loads((units_dir / f"{_unit_name(name)}.json").read_text())
+            for name in catalog["name"]
+            if (units_dir / f"{_unit_name(name)}.json").is_file()]
+    table = QTable()
+    table["name"] = [r["name"] for r in rows]
+    table["ra"] = [r["ra"] for r in rows] * u.deg
+    table["dec"] = [r["dec"] for r in rows] * u.deg
+    table["z"] = [r["z"] for r in rows]
+    table["r500"] = [r["r500_kpc"] for r in rows] * u.kpc
+    table["radius"] = [r["radius_arcmin"] for r in rows] * u.arcmin
+    for key in ("ratio", "coverage", "n_pixels", "detected", "mosaic", "flags", "status",
+                "reason"):
+        table[key] = [r[key] for r in rows]
+    return table

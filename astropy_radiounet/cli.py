@@ -19,6 +19,8 @@ evaluate`` measures one on fresh simulated tiles.
 ``radiounet classify`` measures the detection ratio around every cluster of a
 catalogue on the survey mosaics covering it.
 
+``radiounet search`` segments whole mosaics and catalogues the candidates.
+
 ``radiounet backbones`` lists the registered backbones.
 """
 
@@ -330,21 +332,9 @@ def _dask_client(args):
 
 
 def _classify(args):
-    import astropy.units as u
-
-    from .catalogs import read_cluster_catalog
     from .survey import SegmenterSettings, classify_clusters
 
-    columns = _key_values(args.column, "--column")
-    try:
-        units = {key: u.Quantity(value) for key, value in
-                 _key_values(args.unit, "--unit").items()}
-    except (TypeError, ValueError) as exc:
-        raise CommandError(f"--unit: {exc}") from exc
-    try:
-        catalog = read_cluster_catalog(args.catalog, columns=columns, units=units)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from exc
+    catalog = _catalog_from_args(args)
     missing = [path for path in args.images if not Path(path).is_file()]
     if missing:
         raise CommandError(f"no such file: {', '.join(missing)}")
@@ -368,6 +358,70 @@ def _classify(args):
     return 0
 
 
+def _add_search_parser(subparsers):
+    parser = subparsers.add_parser(
+        "search", help="blind search for diffuse emission over whole mosaics",
+        description="Segment whole mosaics and catalogue the diffuse-emission candidates "
+                    "(position, area, flux density, surface brightness, probability, nearest "
+                    "catalogued cluster in R500). Resumable per mosaic.")
+    parser.add_argument("images", nargs="+", metavar="MOSAIC", help="FITS mosaics")
+    parser.add_argument("-o", "--output-dir", default="radiounet-search",
+                        help="output directory (default: radiounet-search)")
+    parser.add_argument("--catalog", default=None,
+                        help="cluster catalogue, to give each candidate its nearest cluster")
+    parser.add_argument("--column", action="append", default=[], metavar="KEY=NAME",
+                        help="map a catalogue column (as for classify)")
+    parser.add_argument("--unit", action="append", default=[], metavar="KEY=UNIT",
+                        help="unit of a unit-less catalogue column (as for classify)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="probability threshold (default: the model card's)")
+    parser.add_argument("--n-pixels", type=int, default=None,
+                        help="minimum candidate size in pixels (default: one model beam)")
+    parser.add_argument("--backbone", default="unet", help="backbone name (default: unet)")
+    parser.add_argument("--weights", default="default",
+                        help="'default', or a model card (.json) or .weights.h5 file")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.set_defaults(handler=_search)
+
+
+def _catalog_from_args(args):
+    import astropy.units as u
+
+    from .catalogs import read_cluster_catalog
+
+    columns = _key_values(args.column, "--column")
+    try:
+        units = {key: u.Quantity(value) for key, value in
+                 _key_values(args.unit, "--unit").items()}
+        return read_cluster_catalog(args.catalog, columns=columns, units=units)
+    except (TypeError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _search(args):
+    from .search import search_mosaics
+    from .segmentation import RadioUNetSegmenter
+
+    missing = [path for path in args.images if not Path(path).is_file()]
+    if missing:
+        raise CommandError(f"no such file: {', '.join(missing)}")
+    clusters = _catalog_from_args(args) if args.catalog else None
+    try:
+        segmenter = RadioUNetSegmenter(args.n_pixels, threshold=args.threshold,
+                                       backbone=args.backbone, weights=args.weights,
+                                       progress_bar=not args.no_progress)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    table, summary = search_mosaics(args.images, segmenter, args.output_dir,
+                                    clusters=clusters, progress_bar=not args.no_progress)
+    for path, reason in summary["failed"].items():
+        print(f"radiounet: {path}: {reason}", file=sys.stderr)
+    print(f"{len(table)} candidates in {Path(args.output_dir) / 'candidates.ecsv'}: "
+          f"{summary['done']} mosaics searched now, {summary['skipped']} before, "
+          f"{len(summary['failed'])} failed", file=sys.stderr)
+    return 1 if summary["failed"] else 0
+
+
 def _add_backbones_parser(subparsers):
     parser = subparsers.add_parser("backbones", help="list the registered backbones")
     parser.set_defaults(handler=_backbones)
@@ -387,6 +441,7 @@ def build_parser():
     _add_simulate_parser(subparsers)
     _add_train_parsers(subparsers)
     _add_classify_parser(subparsers)
+    _add_search_parser(subparsers)
     _add_backbones_parser(subparsers)
     return parser
 

@@ -1,0 +1,96 @@
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import QTable
+from astropy.wcs import WCS
+from photutils.segmentation import SegmentationImage
+
+from astropy_radiounet import RadioUNetSegmenter
+from astropy_radiounet.beams import GaussianBeam
+from astropy_radiounet.cli import main
+from astropy_radiounet.clusters import angular_radius
+from astropy_radiounet.search import candidate_catalog, search_mosaics
+
+from helpers import lotss_header, lotss_like_image
+
+
+def test_candidate_catalog_measures_flux_and_nearest_cluster():
+    header = lotss_header((100, 120), four_d=False)
+    wcs = WCS(header).celestial
+    image = np.zeros((100, 120))
+    image[40:50, 60:80] = 2e-3  # Jy/beam
+    probability = np.zeros_like(image)
+    probability[40:50, 60:80] = 0.8
+    labels = np.zeros((100, 120), int)
+    labels[40:50, 60:80] = 1
+    beam = GaussianBeam(6 * u.arcsec, 6 * u.arcsec)
+    centre = wcs.pixel_to_world(69.5, 44.5)
+    clusters = QTable({"name": ["near", "far"], "ra": [centre.ra, centre.ra + 1 * u.deg],
+                       "dec": [centre.dec + 2 * u.arcmin, centre.dec], "z": [0.2, 0.2],
+                       "r500": [1000, 1000] * u.kpc})
+    table = candidate_catalog(image, probability, SegmentationImage(labels), wcs=wcs,
+                              beam=beam, clusters=clusters)
+    assert len(table) == 1
+    row = table[0]
+    beam_pixels = (beam.area / (1.5 * u.arcsec) ** 2).decompose().value
+    assert row["flux"].to_value(u.Jy) == pytest.approx(200 * 2e-3 / beam_pixels)
+    assert row["surface_brightness"].value == pytest.approx(2e-3)
+    assert row["mean_probability"] == pytest.approx(0.8)
+    assert row["max_probability"] == pytest.approx(0.8)
+    assert row["area_angle"].to_value(u.arcmin**2) == pytest.approx(200 * 2.25 / 3600)
+    assert row["nearest_cluster"] == "near"
+    expected = (2 * u.arcmin / angular_radius(1000 * u.kpc, 0.2)).decompose().value
+    assert row["cluster_distance_r500"] == pytest.approx(expected, rel=1e-3)
+
+
+@pytest.mark.filterwarnings("ignore:File may have been truncated")
+def test_search_mosaics_writes_products_and_resumes(tmp_path, tiny_model_dir, capsys):
+    shape = (200, 260)
+    header = lotss_header(shape)
+    data = lotss_like_image(shape, seed=4, blank_edge=6, halo_at=(100, 130))
+    good = tmp_path / "mosaic.fits"
+    fits.PrimaryHDU(data[np.newaxis, np.newaxis].astype(np.float32), header=header).writeto(
+        good)
+    broken = tmp_path / "broken.fits"
+    fits.PrimaryHDU(data[np.newaxis, np.newaxis], header=header).writeto(broken)
+    with open(broken, "r+b") as handle:
+        handle.truncate(2880 * 3)
+    segmenter = RadioUNetSegmenter(20, weights=tiny_model_dir / "tiny.json",
+                                   tile_shape=(128, 128))
+    probability = segmenter.predict_probability(good)
+    segmenter.threshold = float(np.nanpercentile(probability, 80))
+    centre = WCS(header).celestial.pixel_to_world(130, 100)
+    clusters = QTable({"name": ["c1"], "ra": [centre.ra], "dec": [centre.dec], "z": [0.3],
+                       "r500": [800] * u.kpc})
+    out = tmp_path / "search"
+    table, summary = search_mosaics([good, broken], segmenter, out, clusters=clusters)
+    assert summary["done"] == 1 and list(summary["failed"]) == [str(broken)]
+    assert len(table) >= 1 and set(table["mosaic"]) == {str(good)}
+    assert np.all(table["max_probability"] > segmenter.threshold)
+    assert np.all(table["area"].value >= 20)
+    assert set(table["nearest_cluster"]) == {"c1"}
+    products = out / "mosaic"
+    for name in ("candidates.ecsv", "candidates.reg", "probability.fits",
+                 "segmentation.fits", "gallery.png"):
+        assert (products / name).exists(), name
+    assert not list(products.glob("*.part*"))
+    np.testing.assert_allclose(fits.getdata(products / "probability.fits"), probability,
+                               atol=1e-6, equal_nan=True)
+    again, summary = search_mosaics([good], segmenter, out, clusters=clusters)
+    assert summary["skipped"] == 1 and summary["done"] == 0 and len(again) == len(table)
+    assert QTable.read(out / "candidates.ecsv")["label"].tolist() == again["label"].tolist()
+
+
+def test_search_command_reports_missing_files(tmp_path, capsys):
+    assert main(["search", str(tmp_path / "none.fits")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_search_command_runs(tmp_path, tiny_model_dir, lotss_fits, capsys):
+    card = tiny_model_dir / "tiny.json"
+    status = main(["search", str(lotss_fits), "-o", str(tmp_path / "s"), "--weights",
+                   str(card), "--threshold", "0.0", "--no-progress"])
+    assert status == 0
+    assert "candidates in" in capsys.readouterr().err
+    assert (tmp_path / "s" / "field" / "candidates.ecsv").exists()

@@ -102,9 +102,9 @@ class TrainingConfig:
     tversky_alpha: float = 0.5
     tversky_beta: float = 0.5
     learning_rate: float = 1e-3
-    epochs: int = 30
+    epochs: int = 40
     batch_size: int = 16
-    patience: int = 5
+    patience: int = 6
     max_minutes: float | None = None
     seed: int = 0
 

@@ -43,6 +43,24 @@ class CommandError(Exception):
     """A problem to report to the user, without a traceback."""
 
 
+WEIGHTS_HELP = "'default', or a model card (.json) or .weights.h5 file"
+
+
+def _add_model_options(parser):
+    """--backbone and --weights, shared by the commands that run a model."""
+    parser.add_argument("--backbone", default="unet", help="backbone name (default: unet)")
+    parser.add_argument("--weights", default="default", help=WEIGHTS_HELP)
+
+
+def _add_catalog_options(parser):
+    """--column and --unit, shared by the commands that read a cluster catalogue."""
+    parser.add_argument("--column", action="append", default=[], metavar="KEY=NAME",
+                        help="map a catalogue column, e.g. --column m500=MSZ (keys: name, "
+                             "ra, dec, z, m500, r500)")
+    parser.add_argument("--unit", action="append", default=[], metavar="KEY=UNIT",
+                        help="unit of a unit-less column, e.g. --unit 'm500=1e14 solMass'")
+
+
 def _add_segment_parser(subparsers):
     parser = subparsers.add_parser(
         "segment", help="segment diffuse emission in FITS images",
@@ -57,9 +75,7 @@ def _add_segment_parser(subparsers):
                         help="probability threshold (default: the model card's)")
     parser.add_argument("--n-pixels", type=int, default=None,
                         help="minimum segment size in pixels (default: one model beam)")
-    parser.add_argument("--backbone", default="unet", help="backbone name (default: unet)")
-    parser.add_argument("--weights", default="default",
-                        help="'default', or a model card (.json) or .weights.h5 file")
+    _add_model_options(parser)
     parser.add_argument("--tile-size", type=int, default=768,
                         help="tile size on the model grid, halo included (default: 768)")
     parser.add_argument("--batch-size", type=int, default=4, help="tiles per batch (default: 4)")
@@ -206,8 +222,7 @@ def _add_train_parsers(subparsers):
         "evaluate", help="measure a model on freshly simulated tiles",
         description="Pixel-level IoU, Dice, precision and recall of a model on simulated "
                     "tiles it never saw, made with the recipe in its model card.")
-    evaluate.add_argument("--weights", default="default",
-                          help="'default', or a model card (.json) or .weights.h5 file")
+    evaluate.add_argument("--weights", default="default", help=WEIGHTS_HELP)
     evaluate.add_argument("--n-tiles", type=int, default=200, help="test tiles (default 200)")
     evaluate.add_argument("--seed", type=int, default=12345, help="seed of the test tiles")
     evaluate.add_argument("--processes", type=int, default=1, help="simulating processes")
@@ -278,18 +293,12 @@ def _add_classify_parser(subparsers):
                         help="FITS mosaics")
     parser.add_argument("-o", "--output-dir", default="radiounet-classify",
                         help="output directory (default: radiounet-classify)")
-    parser.add_argument("--column", action="append", default=[], metavar="KEY=NAME",
-                        help="map a catalogue column, e.g. --column m500=MSZ (keys: name, "
-                             "ra, dec, z, m500, r500)")
-    parser.add_argument("--unit", action="append", default=[], metavar="KEY=UNIT",
-                        help="unit of a unit-less column, e.g. --unit 'm500=1e14 solMass'")
+    _add_catalog_options(parser)
     parser.add_argument("--factor", type=float, default=2.2,
                         help="aperture radius in units of R500 (default: 2.2)")
     parser.add_argument("--ratio-threshold", type=float, default=None,
                         help="detection-ratio threshold (default: the model card's)")
-    parser.add_argument("--backbone", default="unet", help="backbone name (default: unet)")
-    parser.add_argument("--weights", default="default",
-                        help="'default', or a model card (.json) or .weights.h5 file")
+    _add_model_options(parser)
     parser.add_argument("--products", action="store_true",
                         help="write a probability cutout, overlay and region per cluster")
     scale = parser.add_mutually_exclusive_group()
@@ -369,17 +378,12 @@ def _add_search_parser(subparsers):
                         help="output directory (default: radiounet-search)")
     parser.add_argument("--catalog", default=None,
                         help="cluster catalogue, to give each candidate its nearest cluster")
-    parser.add_argument("--column", action="append", default=[], metavar="KEY=NAME",
-                        help="map a catalogue column (as for classify)")
-    parser.add_argument("--unit", action="append", default=[], metavar="KEY=UNIT",
-                        help="unit of a unit-less catalogue column (as for classify)")
+    _add_catalog_options(parser)
     parser.add_argument("--threshold", type=float, default=None,
                         help="probability threshold (default: the model card's)")
     parser.add_argument("--n-pixels", type=int, default=None,
                         help="minimum candidate size in pixels (default: one model beam)")
-    parser.add_argument("--backbone", default="unet", help="backbone name (default: unet)")
-    parser.add_argument("--weights", default="default",
-                        help="'default', or a model card (.json) or .weights.h5 file")
+    _add_model_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.set_defaults(handler=_search)
 

@@ -205,7 +205,11 @@ def _fill_nan(mesh):
     """Replace NaN boxes by the median of their nearest valid neighbours."""
     mesh = mesh.copy()
     while not np.isfinite(mesh).all():
-        filled = generic_filter(mesh, np.nanmedian, size=3, mode="nearest")
+        with warnings.catch_warnings():
+            # Neighbourhoods with no valid box stay NaN until a later pass.
+            warnings.filterwarnings("ignore", message="All-NaN slice",
+                                    category=RuntimeWarning)
+            filled = generic_filter(mesh, np.nanmedian, size=3, mode="nearest")
         holes = ~np.isfinite(mesh) & np.isfinite(filled)
         if not holes.any():  # pragma: no cover - cannot happen with one valid box
             mesh[~np.isfinite(mesh)] = np.nanmedian(mesh)

@@ -68,7 +68,8 @@ def test_missing_file_and_no_images(tmp_path, capsys):
 
 
 def test_default_model_missing_is_explained(capsys):
-    assert main(["segment", "--example", "--output-dir", "unused"]) == 2
+    assert main(["segment", "--example", "--backbone", "attention_unet", "--output-dir",
+                 "unused"]) == 2
     assert "No trained default model ships" in capsys.readouterr().err
 
 

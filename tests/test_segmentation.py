@@ -132,8 +132,9 @@ def test_saved_weights_round_trip(tiny_model_dir, tiny_segmenter):
 
 
 def test_weight_problems_have_clear_errors(tiny_model_dir, tmp_path):
-    with pytest.raises(ValueError, match="No trained default model ships for backbone 'unet'"):
-        RadioUNetSegmenter()
+    with pytest.raises(ValueError,
+                       match="No trained default model ships for backbone 'attention_unet'"):
+        RadioUNetSegmenter(backbone="attention_unet")
     card = ModelCard.read(tiny_model_dir / "tiny.json")
     card.sha256 = "0" * 64
     card.weights = str(tiny_model_dir / "tiny.weights.h5")

@@ -110,12 +110,14 @@ def test_default_aperture_is_2_2_r500(wcs):
     assert stats.radius_pixels[0] == pytest.approx(expected.decompose().value)
 
 
-def test_classify_needs_a_threshold_until_a_default_model_ships():
+def test_classify_with_explicit_threshold_and_missing_default():
+    from astropy_radiounet.modelcard import default_detection_threshold
+
     stats = DetectionRatio(np.full((20, 20), 0.02), (10, 10), 5)
     assert stats.classify(0.015).tolist() == [True]
     assert stats.classify(0.05).tolist() == [False]
     with pytest.raises(ValueError, match="pass threshold= explicitly"):
-        stats.classify()
+        default_detection_threshold("attention_unet")
 
 
 def test_bad_inputs_are_explained(wcs):

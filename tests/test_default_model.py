@@ -1,0 +1,62 @@
+"""The shipped default model: loads, and finds what the simulation put there."""
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from astropy_radiounet import DetectionRatio, RadioUNetSegmenter
+from astropy_radiounet.models import MODELS_DIR
+from astropy_radiounet.simulation import simulate_field
+
+NO_DIFFUSE = {"halo": 0.0, "relic": 0.0, "mini_halo": 0.0, "bridge": 0.0, "filament": 0.0}
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return RadioUNetSegmenter()
+
+
+def probability_of(segmenter, field):
+    return segmenter.predict_probability(fits.PrimaryHDU(field.image, header=field.header))
+
+
+def test_shipped_model_card_and_size(segmenter):
+    card = segmenter.card
+    assert card.backbone == "unet" and card.pixel_scale == 6 * u.arcsec
+    assert card.beam.major == 20 * u.arcsec
+    assert card.detection_ratio_threshold is not None
+    assert (MODELS_DIR / card.weights).stat().st_size <= 10 * 1024**2
+    assert {"validation_pixels", "test_pixels", "test_clusters"} <= set(card.metrics)
+
+
+@pytest.mark.parametrize("seed", [11, 21])
+def test_finds_an_injected_halo(segmenter, seed):
+    field = simulate_field((768, 768), seed=seed, cluster_at_center=True,
+                           diffuse_probability=1.0,
+                           diffuse_rates={**NO_DIFFUSE, "halo": 1.0}, redshift=0.15,
+                           mass_range=[1.0e15, 1.5e15] * u.Msun, radio_galaxy_density=0)
+    probability = probability_of(segmenter, field)
+    truth = field.mask & (field.labels == 1)
+    assert truth.any()
+    centre = probability[334:434, 334:434]
+    assert np.nanmean(centre) > 0.8
+    assert np.nanmean(probability[:100, :100]) < 0.2
+    cluster = field.clusters[0]
+    stats = DetectionRatio.from_r500(probability, (cluster["x"], cluster["y"]),
+                                     cluster["R500"], cluster["z"], wcs=field.wcs)
+    assert stats.classify().tolist() == [True]
+
+
+def test_compact_sources_and_noise_are_not_diffuse(segmenter):
+    field = simulate_field((768, 768), seed=5, diffuse_probability=0.0,
+                           diffuse_rates=NO_DIFFUSE, radio_galaxy_density=0,
+                           overdensities=False)
+    probability = probability_of(segmenter, field)
+    assert np.nanmean(probability > segmenter.threshold) < 0.01
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        segments = segmenter.segment(probability, wcs=field.wcs)
+    assert segments is None or segments.areas.sum() < 0.01 * probability.size

@@ -545,7 +545,7 @@ def segment_file(segmenter, path, output_dir, stem):
         segments = segmenter.segment(probability, wcs=plane.wcs, beam=plane.beam)
     header = plane.wcs.to_header() if plane.wcs is not None else fits.Header()
     header["ORIGIN"] = "astropy_radiounet"
-    header["MODEL"] = (segmenter.card.name[:60], "model that made the map")
+    header["MODEL"] = segmenter.card.name[:68]  # the model that made the map
     header["THRESH"] = (segmenter.threshold, "probability threshold of the segments")
     probability_path, segmentation_path, regions_path, png_path = _outputs(output_dir, stem)
     _write_atomic(fits.PrimaryHDU(probability, header=header), probability_path)

@@ -16,7 +16,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable
 
-__all__ = ["pixel_metrics", "roc_auc", "best_threshold", "classification_metrics",
+__all__ = ["pixel_metrics", "reliability", "roc_auc", "best_threshold", "classification_metrics",
            "evaluate_pixels", "evaluate_clusters"]
 
 
@@ -52,6 +52,59 @@ def pixel_metrics(truth, probability, *, threshold=0.5):
             "precision": ratio(tp, tp + fp), "recall": ratio(tp, tp + fn),
             "positive_fraction": float(truth.mean()),
             "predicted_fraction": float(predicted.mean())}
+
+
+def reliability(truth, probability, *, n_bins=10):
+    """
+    How well the probabilities are calibrated: the observed fraction of true
+    pixels in bins of predicted probability (the data of a reliability
+    diagram), and the expected calibration error.
+
+    Parameters
+    ----------
+    truth : array_like
+        Truth mask (values above 0.5 are positive).
+    probability : array_like
+        Predicted probability, same shape.
+    n_bins : int, optional
+        Number of equal-width probability bins.
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+        Per bin: ``low``, ``high``, ``n_pixels``, ``mean_probability`` and
+        ``observed_fraction`` (NaN for empty bins).
+    ece : float
+        Expected calibration error: the pixel-weighted mean of
+        ``|observed_fraction - mean_probability|``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy_radiounet.evaluation import reliability
+    >>> probability = np.array([0.05, 0.05, 0.95, 0.95])
+    >>> table, ece = reliability([0, 0, 1, 1], probability, n_bins=2)
+    >>> table["observed_fraction"].tolist(), round(ece, 3)
+    ([0.0, 1.0], 0.05)
+    """
+    truth = np.asarray(truth).ravel() > 0.5
+    probability = np.asarray(probability, dtype=float).ravel()
+    good = np.isfinite(probability)
+    truth, probability = truth[good], probability[good]
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    index = np.clip(np.digitize(probability, edges[1:-1]), 0, n_bins - 1)
+    counts = np.bincount(index, minlength=n_bins)
+    sums = np.bincount(index, weights=probability, minlength=n_bins)
+    positives = np.bincount(index, weights=truth.astype(float), minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_probability = sums / counts
+        observed = positives / counts
+    table = QTable({"low": edges[:-1], "high": edges[1:], "n_pixels": counts,
+                    "mean_probability": mean_probability, "observed_fraction": observed})
+    filled = counts > 0
+    ece = float(np.sum(counts[filled] * np.abs(observed[filled] - mean_probability[filled]))
+                / max(counts.sum(), 1))
+    return table, ece
 
 
 def roc_auc(scores, labels):
@@ -128,7 +181,8 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, n_processes=1, threshol
     Returns
     -------
     metrics : dict
-        `pixel_metrics` plus ``n_tiles``.
+        `pixel_metrics` plus ``calibration_error`` (see `reliability`) and
+        ``n_tiles``.
     """
     from .modelcard import load_model
     from .training import TrainingConfig, make_training_pairs
@@ -145,6 +199,7 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, n_processes=1, threshol
     probability = model.predict(x, batch_size=config.batch_size, verbose=0)
     metrics = pixel_metrics(y, probability,
                             threshold=card.threshold if threshold is None else threshold)
+    metrics["calibration_error"] = reliability(y, probability)[1]
     metrics["n_tiles"] = n_tiles
     return metrics
 

@@ -113,3 +113,17 @@ def test_time_budget_and_data_cache(tmp_path):
     train(config, tmp_path / "m2", progress_bar=False, cache_dir=tmp_path / "cache")
     assert [p.stat().st_mtime_ns for p in cached] == before
     assert not list((tmp_path / "m").glob("*.best.weights.h5"))
+
+
+def test_reliability_of_calibrated_and_overconfident_probabilities():
+    from astropy_radiounet.evaluation import reliability
+
+    rng = np.random.default_rng(0)
+    probability = rng.uniform(0, 1, 200_000)
+    calibrated_truth = rng.uniform(0, 1, probability.size) < probability
+    table, ece = reliability(calibrated_truth, probability)
+    assert ece < 0.01 and table["n_pixels"].sum() == probability.size
+    np.testing.assert_allclose(table["observed_fraction"], table["mean_probability"],
+                               atol=0.02)
+    _, overconfident = reliability(calibrated_truth, np.round(probability))
+    assert overconfident > 0.2

@@ -16,8 +16,8 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable
 
-__all__ = ["pixel_metrics", "reliability", "roc_auc", "best_threshold", "classification_metrics",
-           "evaluate_pixels", "evaluate_clusters"]
+__all__ = ["pixel_metrics", "reliability", "recall_by_type_and_snr", "roc_auc",
+           "best_threshold", "classification_metrics", "evaluate_pixels", "evaluate_clusters"]
 
 
 def pixel_metrics(truth, probability, *, threshold=0.5):
@@ -181,8 +181,9 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, n_processes=1, threshol
     Returns
     -------
     metrics : dict
-        `pixel_metrics` plus ``calibration_error`` (see `reliability`) and
-        ``n_tiles``.
+        `pixel_metrics` plus ``calibration_error`` (see `reliability`),
+        recall by source type and signal-to-noise (see
+        `recall_by_type_and_snr`) and ``n_tiles``.
     """
     from .modelcard import load_model
     from .training import TrainingConfig, make_training_pairs
@@ -194,14 +195,62 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, n_processes=1, threshol
                f"cannot be simulated; evaluate it on your own labelled images instead.")
         raise ValueError(msg)
     config = TrainingConfig(**recipe)
-    x, y = make_training_pairs(config, n_tiles, seed=seed, n_processes=n_processes,
-                               progress_bar=progress_bar)
+    x, y, labels, snr = make_training_pairs(config, n_tiles, seed=seed, n_processes=n_processes,
+                                            progress_bar=progress_bar, details=True)
     probability = model.predict(x, batch_size=config.batch_size, verbose=0)
-    metrics = pixel_metrics(y, probability,
-                            threshold=card.threshold if threshold is None else threshold)
+    threshold = card.threshold if threshold is None else threshold
+    metrics = pixel_metrics(y, probability, threshold=threshold)
     metrics["calibration_error"] = reliability(y, probability)[1]
+    metrics.update(recall_by_type_and_snr(probability[..., 0] > threshold, labels, snr,
+                                          mask_snr=config.mask_snr))
     metrics["n_tiles"] = n_tiles
     return metrics
+
+
+def recall_by_type_and_snr(predicted, labels, snr, *, mask_snr,
+                           snr_edges=(1.0, 2.0, 4.0)):
+    """
+    Recall of the true pixels split by source type and by signal-to-noise.
+
+    Parameters
+    ----------
+    predicted : array_like of bool
+        Predicted positive pixels.
+    labels : array_like of int
+        Source type of each true pixel (`~astropy_radiounet.simulation.LABELS`).
+    snr : array_like
+        Diffuse emission over the local noise at each pixel.
+    mask_snr : float
+        The truth threshold (the lowest signal-to-noise bin starts there).
+    snr_edges : tuple of float, optional
+        Further signal-to-noise bin edges.
+
+    Returns
+    -------
+    recall : dict
+        ``recall_<type>`` for each type present and ``recall_snr_<low>-<high>``
+        for each bin (``n`` of true pixels in ``n_<key>``).
+    """
+    from .simulation import LABELS
+
+    predicted = np.asarray(predicted, dtype=bool)
+    labels = np.asarray(labels)
+    snr = np.asarray(snr)
+    truth = snr > mask_snr
+    result = {}
+    for name, code in LABELS.items():
+        selected = truth & (labels == code)
+        if selected.any():
+            result[f"recall_{name}"] = float(predicted[selected].mean())
+            result[f"n_{name}"] = int(selected.sum())
+    edges = [mask_snr, *snr_edges, np.inf]
+    for low, high in zip(edges[:-1], edges[1:]):
+        selected = truth & (snr > low) & (snr <= high)
+        key = f"snr_{low:g}-{high:g}"
+        if selected.any():
+            result[f"recall_{key}"] = float(predicted[selected].mean())
+            result[f"n_{key}"] = int(selected.sum())
+    return result
 
 
 def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), factor=2.2,

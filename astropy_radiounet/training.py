@@ -158,7 +158,7 @@ def _plane(data, header):
     return read_image(fits.PrimaryHDU(np.asarray(data, dtype=np.float32), header=header))
 
 
-def make_training_pair(config, seed):
+def make_training_pair(config, seed, *, details=False):
     """
     One (input, truth) tile on the model grid.
 
@@ -168,6 +168,9 @@ def make_training_pair(config, seed):
         The recipe.
     seed : int or `numpy.random.SeedSequence`
         Seed of the simulated field.
+    details : bool, optional
+        Also return the source type and the signal-to-noise ratio of the
+        diffuse emission at each pixel (for evaluation).
 
     Returns
     -------
@@ -175,6 +178,10 @@ def make_training_pair(config, seed):
         Normalised input, float32 (tile_size, tile_size).
     y : `~numpy.ndarray`
         Truth mask, float32 0/1, same shape.
+    labels, snr : `~numpy.ndarray`
+        With ``details``: the diffuse source type
+        (`~astropy_radiounet.simulation.LABELS`, 0 for none) covering most of
+        each model pixel, and the diffuse emission over the local noise.
     """
     from .simulation import simulate_field
 
@@ -186,23 +193,48 @@ def make_training_pair(config, seed):
     diffuse = on_model_grid(_plane(simulated.diffuse_sky, simulated.header), card,
                             model_input.factor)
     values, valid = diffuse.read()
-    y = (values > config.mask_snr * model_input.noise()) & valid
-    tile = config.tile_size
-    return x[:tile, :tile].astype(np.float32), y[:tile, :tile].astype(np.float32)
+    snr = np.where(valid, values / model_input.noise(), 0.0)
+    y = snr > config.mask_snr
+    tile = (slice(0, config.tile_size),) * 2
+    pair = (x[tile].astype(np.float32), y[tile].astype(np.float32))
+    if not details:
+        return pair
+    labels = _labels_on_model_grid(simulated, model_input.factor)
+    return (*pair, np.where(y, labels, 0)[tile].astype(np.int16),
+            snr[tile].astype(np.float32))
 
 
-def _pairs_worker(config, seeds):
-    return [make_training_pair(config, seed) for seed in seeds]
+def _labels_on_model_grid(simulated, factor):
+    """The source type covering the largest area of each model pixel."""
+    from .resampling import to_model_grid
+
+    codes = [code for code in np.unique(simulated.labels) if code > 0]
+    if not codes:
+        return np.zeros(to_model_grid(_plane(simulated.labels, simulated.header),
+                                      factor).shape, dtype=np.int16)
+    areas = [to_model_grid(_plane(simulated.labels == code, simulated.header), factor).values
+             for code in codes]
+    best = np.argmax(np.stack(areas), axis=0)
+    return np.where(np.max(np.stack(areas), axis=0) > 0, np.asarray(codes)[best], 0)
 
 
-def make_training_pairs(config, n, *, seed, n_processes=1, progress_bar=False):
+def _pairs_worker(config, seeds, details=False):
+    return [make_training_pair(config, seed, details=details) for seed in seeds]
+
+
+def make_training_pairs(config, n, *, seed, n_processes=1, progress_bar=False, details=False):
     """
     Many training pairs, deterministic by seed whatever the number of processes.
+
+    With ``details``, the per-pixel source types and signal-to-noise ratios
+    of `make_training_pair` are returned too.
 
     Returns
     -------
     x, y : `~numpy.ndarray`
         Arrays of shape (n, tile, tile, 1).
+    labels, snr : `~numpy.ndarray`
+        With ``details``: arrays of shape (n, tile, tile).
     """
     from tqdm.auto import tqdm
 
@@ -212,17 +244,20 @@ def make_training_pairs(config, n, *, seed, n_processes=1, progress_bar=False):
     with tqdm(total=n, desc="simulating", unit="tile", disable=not progress_bar) as bar:
         if n_processes <= 1:
             for chunk in chunks:
-                results.append(_pairs_worker(config, chunk))
+                results.append(_pairs_worker(config, chunk, details))
                 bar.update(len(chunk))
         else:
             with ProcessPoolExecutor(n_processes, mp_context=get_context("fork")) as pool:
-                for chunk_result in pool.map(_pairs_worker, [config] * len(chunks), chunks):
+                for chunk_result in pool.map(_pairs_worker, [config] * len(chunks), chunks,
+                                             [details] * len(chunks)):
                     results.append(chunk_result)
                     bar.update(len(chunk_result))
     pairs = [pair for chunk in results for pair in chunk]
     x = np.stack([p[0] for p in pairs])[..., np.newaxis]
     y = np.stack([p[1] for p in pairs])[..., np.newaxis]
-    return x, y
+    if not details:
+        return x, y
+    return x, y, np.stack([p[2] for p in pairs]), np.stack([p[3] for p in pairs])
 
 
 def _augmented_batches(x, y, batch_size, seed):

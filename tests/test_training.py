@@ -127,3 +127,25 @@ def test_reliability_of_calibrated_and_overconfident_probabilities():
                                atol=0.02)
     _, overconfident = reliability(calibrated_truth, np.round(probability))
     assert overconfident > 0.2
+
+
+def test_recall_by_type_and_snr():
+    from astropy_radiounet.evaluation import recall_by_type_and_snr
+
+    labels = np.array([1, 1, 2, 2, 0, 0])
+    snr = np.array([0.8, 3.0, 1.5, 5.0, 0.1, 0.2])
+    predicted = np.array([False, True, True, True, False, True])
+    recall = recall_by_type_and_snr(predicted, labels, snr, mask_snr=0.5)
+    assert recall["recall_halo"] == 0.5 and recall["n_halo"] == 2
+    assert recall["recall_relic"] == 1.0
+    assert recall["recall_snr_0.5-1"] == 0.0 and recall["n_snr_0.5-1"] == 1
+    assert recall["recall_snr_4-inf"] == 1.0
+    assert "recall_filament" not in recall
+
+
+def test_detailed_pairs_label_every_true_pixel():
+    x, y, labels, snr = make_training_pair(TrainingConfig(**SMALL), 7, details=True)
+    assert labels.shape == snr.shape == y.shape
+    np.testing.assert_array_equal(y > 0, snr > 0.5)
+    assert np.all(labels[y > 0] == 1)  # the recipe has halos only
+    assert np.all(labels[y == 0] == 0)

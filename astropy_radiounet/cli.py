@@ -233,6 +233,30 @@ def _add_train_parsers(subparsers):
                                "cluster fields (DE and NDE) and print the ROC AUC")
     evaluate.set_defaults(handler=_evaluate)
 
+    calibrate = subparsers.add_parser(
+        "calibrate", help="fit a model's probability calibration on simulated tiles",
+        description="Fit the isotonic map from a model's raw output to calibrated "
+                    "probability on freshly simulated tiles made with the recipe in its "
+                    "card, and store it in the card (rewritten in place).")
+    calibrate.add_argument("--weights", required=True,
+                           help="model card (.json) or .weights.h5 to calibrate")
+    calibrate.add_argument("--n-tiles", type=int, default=300, help="tiles (default 300)")
+    calibrate.add_argument("--seed", type=int, default=4242, help="seed of the tiles")
+    calibrate.add_argument("--processes", type=int, default=1, help="simulating processes")
+    calibrate.set_defaults(handler=_calibrate)
+
+
+def _calibrate(args):
+    from .training import calibrate
+
+    try:
+        card = calibrate(args.weights, n_tiles=args.n_tiles, seed=args.seed,
+                         n_processes=args.processes, progress_bar=True)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"calibration written to {card.path}", file=sys.stderr)
+    return 0
+
 
 def _train(args):
     import json
@@ -264,7 +288,7 @@ def _print_metrics(title, metrics):
 
 
 def _evaluate(args):
-    from .evaluation import evaluate_clusters, evaluate_pixels
+    from .evaluation import evaluate_clusters, evaluate_pixels, format_cluster_summary
 
     try:
         metrics = evaluate_pixels(args.weights, n_tiles=args.n_tiles, seed=args.seed,
@@ -273,9 +297,13 @@ def _evaluate(args):
                        metrics)
         if args.n_fields:
             _, summary = evaluate_clusters(args.weights, n_fields=args.n_fields,
-                                           seed=args.seed + 1)
-            _print_metrics(f"Cluster level, detection ratio in 2.2 R500, {args.n_fields} "
-                           f"simulated fields", summary)
+                                           seed=args.seed + 1, progress_bar=True)
+            print(f"\nCluster level: detection ratio R in 2.2 R500 around the central "
+                  f"cluster of {args.n_fields} simulated fields (seed {args.seed + 1}): "
+                  f"{summary['n_de']} DE, {summary['n_nde']} NDE, {summary['n_faint']} "
+                  f"with diffuse emission too faint to see (left out); thresholds "
+                  f"maximise the accuracy on these fields.")
+            print(format_cluster_summary(summary))
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     return 0
@@ -301,13 +329,17 @@ def _add_classify_parser(subparsers):
     _add_model_options(parser)
     parser.add_argument("--products", action="store_true",
                         help="write a probability cutout, overlay and region per cluster")
+    _add_scale_options(parser)
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(handler=_classify)
+
+
+def _add_scale_options(parser):
     scale = parser.add_mutually_exclusive_group()
     scale.add_argument("--workers", type=int, default=0,
                        help="start a local dask cluster with this many worker processes")
     scale.add_argument("--scheduler", default=None,
                        help="address of a running dask scheduler (e.g. tcp://host:8786)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.set_defaults(handler=_classify)
 
 
 def _key_values(items, option):
@@ -335,8 +367,11 @@ def _dask_client(args):
         except OSError as exc:
             raise CommandError(f"cannot reach the dask scheduler {args.scheduler}: {exc}") \
                 from exc
+    # One compute thread per worker process (dask sets OMP_NUM_THREADS=1; the
+    # TensorFlow thread pools need their own variables), so N workers use N cores.
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=None,
+                           env={"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"})
     return Client(cluster)
 
 
@@ -384,6 +419,7 @@ def _add_search_parser(subparsers):
     parser.add_argument("--n-pixels", type=int, default=None,
                         help="minimum candidate size in pixels (default: one model beam)")
     _add_model_options(parser)
+    _add_scale_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.set_defaults(handler=_search)
 
@@ -404,25 +440,32 @@ def _catalog_from_args(args):
 
 def _search(args):
     from .search import search_mosaics
-    from .segmentation import RadioUNetSegmenter
+    from .survey import SegmenterSettings, segmenter_for
 
     missing = [path for path in args.images if not Path(path).is_file()]
     if missing:
         raise CommandError(f"no such file: {', '.join(missing)}")
     clusters = _catalog_from_args(args) if args.catalog else None
+    settings = SegmenterSettings(backbone=args.backbone, weights=args.weights,
+                                 threshold=args.threshold, n_pixels=args.n_pixels)
     try:
-        segmenter = RadioUNetSegmenter(args.n_pixels, threshold=args.threshold,
-                                       backbone=args.backbone, weights=args.weights,
-                                       progress_bar=not args.no_progress)
+        segmenter_for(settings)  # a bad model or option is reported before any work
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    table, summary = search_mosaics(args.images, segmenter, args.output_dir,
-                                    clusters=clusters, progress_bar=not args.no_progress)
+    client = _dask_client(args)
+    try:
+        table, summary = search_mosaics(
+            args.images, settings, args.output_dir, clusters=clusters,
+            parallel="current-scheduler" if client is not None else False,
+            progress_bar=not args.no_progress)
+    finally:
+        if client is not None:
+            client.close()
     for path, reason in summary["failed"].items():
         print(f"radiounet: {path}: {reason}", file=sys.stderr)
     print(f"{len(table)} candidates in {Path(args.output_dir) / 'candidates.ecsv'}: "
           f"{summary['done']} mosaics searched now, {summary['skipped']} before, "
-          f"{len(summary['failed'])} failed", file=sys.stderr)
+          f"{len(summary['failed'])} failed ({summary['seconds']:.0f} s)", file=sys.stderr)
     return 1 if summary["failed"] else 0
 
 

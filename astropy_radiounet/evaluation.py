@@ -16,8 +16,11 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable
 
+from .simulation.diffuse import LABELS
+
 __all__ = ["pixel_metrics", "reliability", "recall_by_type_and_snr", "roc_auc",
-           "best_threshold", "classification_metrics", "evaluate_pixels", "evaluate_clusters"]
+           "best_threshold", "classification_metrics", "evaluate_pixels", "evaluate_clusters",
+           "format_cluster_summary"]
 
 
 def pixel_metrics(truth, probability, *, threshold=0.5):
@@ -183,7 +186,9 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, n_processes=1, threshol
     metrics : dict
         `pixel_metrics` plus ``calibration_error`` (see `reliability`),
         recall by source type and signal-to-noise (see
-        `recall_by_type_and_snr`) and ``n_tiles``.
+        `recall_by_type_and_snr`), the same metrics of the classical
+        baseline (`~astropy_radiounet.baseline.ClassicalSegmenter`) on the
+        same tiles (keys prefixed ``baseline_``) and ``n_tiles``.
     """
     from .modelcard import load_model
     from .training import TrainingConfig, make_training_pairs
@@ -195,14 +200,20 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, n_processes=1, threshol
                f"cannot be simulated; evaluate it on your own labelled images instead.")
         raise ValueError(msg)
     config = TrainingConfig(**recipe)
-    x, y, labels, snr = make_training_pairs(config, n_tiles, seed=seed, n_processes=n_processes,
-                                            progress_bar=progress_bar, details=True)
-    probability = model.predict(x, batch_size=config.batch_size, verbose=0)
+    x, y, labels, snr, classical = make_training_pairs(
+        config, n_tiles, seed=seed, n_processes=n_processes, progress_bar=progress_bar,
+        details=True)
+    probability = card.calibrate(model.predict(x, batch_size=config.batch_size, verbose=0))
     threshold = card.threshold if threshold is None else threshold
     metrics = pixel_metrics(y, probability, threshold=threshold)
     metrics["calibration_error"] = reliability(y, probability)[1]
     metrics.update(recall_by_type_and_snr(probability[..., 0] > threshold, labels, snr,
                                           mask_snr=config.mask_snr))
+    baseline = pixel_metrics(y[..., 0], classical)
+    baseline.update(recall_by_type_and_snr(classical > 0.5, labels, snr,
+                                           mask_snr=config.mask_snr))
+    metrics.update({f"baseline_{key}": value for key, value in baseline.items()
+                    if not key.startswith("n_") and key != "positive_fraction"})
     metrics["n_tiles"] = n_tiles
     return metrics
 
@@ -253,15 +264,32 @@ def recall_by_type_and_snr(predicted, labels, snr, *, mask_snr,
     return result
 
 
+#: Labels of the diffuse emission that belongs to clusters (not filaments).
+CLUSTER_DIFFUSE_LABELS = ("halo", "relic", "mini_halo", "bridge")
+
+
 def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), factor=2.2,
-                      field_kwargs=None, tile_shape=(768, 768), progress_bar=False):
+                      diffuse_probability=0.5, detection_snr=3.0, min_beams=1.0,
+                      baseline=True, field_kwargs=None,
+                      tile_shape=(768, 768), progress_bar=False):
     """
     Detection ratios around simulated clusters with and without diffuse emission.
 
     Each field is a LoTSS-like image (1.5" pixels, 6" beam) with a cluster at
     its centre and the package's full confuser population; the model runs on
     the whole image through `~astropy_radiounet.RadioUNetSegmenter`, exactly as
-    on a survey image.
+    on a survey image.  In the same fields, the detection ratio is also
+    measured on the map of the classical baseline
+    (`~astropy_radiounet.baseline.ClassicalSegmenter`) and on the truth mask
+    itself (the ceiling that a perfect segmentation would reach).
+
+    The class of a cluster follows what an observer can know: it is ``'DE'``
+    when its own diffuse emission (halo, relic, mini-halo or bridge) covers
+    at least ``min_beams`` beams of the model above ``detection_snr`` times
+    the local noise at the model's resolution inside the aperture,
+    ``'NDE'`` when it has none, and ``'faint'`` when it has some but too
+    faint to be seen.  Faint clusters are left out of the classification
+    metrics, as the uncertain class of a visual classification is.
 
     Parameters
     ----------
@@ -275,6 +303,16 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
         Field shape in 1.5" pixels.
     factor : float, optional
         Aperture radius in units of R500.
+    diffuse_probability : float, optional
+        Probability that the central cluster hosts diffuse emission (0.5
+        gives a sample balanced between injected and not).
+    detection_snr : float, optional
+        Signal-to-noise at the model's resolution above which diffuse
+        emission counts as detectable.
+    min_beams : float, optional
+        Area, in model beams, of detectable emission that makes a cluster DE.
+    baseline : bool, optional
+        Also measure the classical baseline.
     field_kwargs : dict, optional
         Further keywords of `~astropy_radiounet.simulation.simulate_field`.
     tile_shape : tuple of int, optional
@@ -285,43 +323,159 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
     Returns
     -------
     table : `~astropy.table.QTable`
-        One row per cluster: ``z``, ``M500``, ``classification``, ``diffuse``,
-        ``ratio`` and ``coverage``.
+        One row per cluster: ``z``, ``M500``, ``injected`` (the diffuse
+        types put in), ``classification``, ``detectable_beams``, ``ratio``
+        (the model), ``ratio_baseline``, ``ratio_truth`` and ``coverage``.
     summary : dict
-        ``auc``, the accuracy-maximising ``threshold`` and the
-        `classification_metrics` there, and the numbers of DE and NDE
-        clusters.
+        ``n_de``, ``n_nde``, ``n_faint``; for each of ``'model'``,
+        ``'baseline'`` and ``'truth'``: the ROC AUC, the accuracy-maximising
+        threshold on these fields and the `classification_metrics` there;
+        ``confuser_fp_model`` and ``confuser_fp_baseline``, the fraction of
+        the confuser area (compact sources and radio galaxies above
+        ``detection_snr`` at the model's resolution, outside the truth mask)
+        marked diffuse.
     """
-    from astropy.io import fits
     from tqdm.auto import tqdm
 
     from .segmentation import RadioUNetSegmenter
     from .simulation import simulate_field
-    from .statistics import DetectionRatio
 
     segmenter = RadioUNetSegmenter(weights=weights, tile_shape=tile_shape)
+    card = segmenter.card
+    mask_snr = card.training.get("config", {}).get("mask_snr", 0.5)
+    classical = None
+    if baseline:
+        from .baseline import ClassicalSegmenter
+
+        classical = ClassicalSegmenter(card=card)
     rows = []
+    confusers = {"area": 0, "model": 0, "baseline": 0}
     seeds = np.random.SeedSequence(seed).spawn(n_fields)
     for child in tqdm(seeds, desc="cluster fields", disable=not progress_bar):
         field = simulate_field(shape, seed=child, cluster_at_center=True,
-                               **(field_kwargs or {}))
-        hdu = fits.PrimaryHDU(field.image, header=field.header)
-        probability = segmenter.predict_probability(hdu)
+                               **{"diffuse_probability": diffuse_probability,
+                                  **(field_kwargs or {})})
+        maps = _cluster_field_maps(field, segmenter, classical, mask_snr, detection_snr)
         cluster = field.clusters[0]
-        stats = DetectionRatio.from_r500(probability, (cluster["x"], cluster["y"]),
-                                         cluster["R500"], cluster["z"], wcs=field.wcs,
-                                         factor=factor)
+        ratios = _aperture_ratios(maps, cluster, field.wcs, factor)
+        beam_pixels = float((card.beam.area / (field.config.pixel_scale * u.arcsec) ** 2)
+                            .decompose().value)
+        beams = ratios["own"][0] * ratios["own"][1] / beam_pixels
+        injected = str(cluster["diffuse"])
+        cls = "NDE" if not injected else ("DE" if beams >= min_beams else "faint")
         rows.append({"z": float(cluster["z"]),
                      "M500": u.Quantity(cluster["M500"], u.Msun).value,
-                     "classification": str(cluster["classification"]),
-                     "diffuse": str(cluster["diffuse"]), "ratio": float(stats.ratio[0]),
-                     "coverage": float(stats.coverage[0])})
+                     "injected": injected, "classification": cls, "detectable_beams": beams,
+                     "ratio": ratios["model"][0],
+                     "ratio_baseline": ratios.get("baseline", (np.nan,))[0],
+                     "ratio_truth": ratios["truth"][0], "coverage": ratios["model"][2]})
+        confuser = maps["confuser"]
+        confusers["area"] += int(confuser.sum())
+        confusers["model"] += int(np.sum(maps["model"][confuser] > card.threshold))
+        if classical is not None:
+            confusers["baseline"] += int(np.sum(maps["baseline"][confuser] > 0.5))
     table = QTable(rows=rows)
     table["M500"].unit = u.Msun
-    labels = np.asarray(table["classification"]) == "DE"
-    scores = np.asarray(table["ratio"])
-    threshold = best_threshold(scores, labels)
-    summary = {"auc": roc_auc(scores, labels),
-               **classification_metrics(scores, labels, threshold),
-               "n_de": int(labels.sum()), "n_nde": int((~labels).sum())}
+    summary = _cluster_summary(table, has_baseline=classical is not None)
+    area = max(confusers["area"], 1)
+    summary["confuser_fp_model"] = confusers["model"] / area
+    if classical is not None:
+        summary["confuser_fp_baseline"] = confusers["baseline"] / area
     return table, summary
+
+
+def _cluster_field_maps(field, segmenter, classical, mask_snr, detection_snr):
+    """Model, baseline, truth and confuser maps of one simulated field, on its grid."""
+    from astropy.io import fits
+
+    from .io import read_image
+    from .model_input import on_model_grid, prepare_model_input
+    from .resampling import to_input_grid
+
+    plane = read_image(fits.PrimaryHDU(field.image, header=field.header))
+    model_input = prepare_model_input(plane, segmenter.card)
+    noise = model_input.noise()
+
+    def tapered_snr(values):
+        other = read_image(fits.PrimaryHDU(np.asarray(values, np.float32), header=field.header))
+        image = on_model_grid(other, segmenter.card, model_input.factor)
+        return image.read()[0] / noise
+
+    def on_input_grid(values):
+        if model_input.factor == 1.0:
+            return values.astype(np.float32)
+        out = np.empty(field.image.shape, dtype=np.float32)
+        return to_input_grid(values.astype(np.float32), model_input.factor,
+                             field.image.shape, out=out)
+
+    labels = [LABELS[name] for name in CLUSTER_DIFFUSE_LABELS]
+    own = np.where(np.isin(field.labels, labels), field.diffuse_sky, 0.0)
+    truth_snr = tapered_snr(field.diffuse_sky)
+    maps = {"model": segmenter._predict(plane),
+            "truth": on_input_grid(truth_snr > mask_snr),
+            "own": on_input_grid(tapered_snr(own) > detection_snr) > 0.5}
+    confuser_snr = tapered_snr(field.sky - field.diffuse_sky)
+    maps["confuser"] = on_input_grid((confuser_snr > detection_snr)
+                                     & (truth_snr <= mask_snr)) > 0.5
+    if classical is not None:
+        maps["baseline"] = classical.predict_probability(plane)
+    return maps
+
+
+def _aperture_ratios(maps, cluster, wcs, factor):
+    """(ratio, n_pixels, coverage) of each map in ``factor`` R500 around a cluster."""
+    from .statistics import DetectionRatio
+
+    result = {}
+    for name in ("model", "baseline", "truth", "own"):
+        if name in maps:
+            stats = DetectionRatio.from_r500(maps[name].astype(np.float32),
+                                             (cluster["x"], cluster["y"]), cluster["R500"],
+                                             cluster["z"], wcs=wcs, factor=factor)
+            result[name] = (float(stats.ratio[0]), float(stats.n_pixels[0]),
+                            float(stats.coverage[0]))
+    return result
+
+
+def _cluster_summary(table, *, has_baseline):
+    """Classification metrics of each score column, DE against NDE."""
+    classes = np.asarray(table["classification"])
+    keep = classes != "faint"
+    labels = classes[keep] == "DE"
+    summary = {"n_de": int(labels.sum()), "n_nde": int((~labels).sum()),
+               "n_faint": int((~keep).sum())}
+    columns = {"model": "ratio", "truth": "ratio_truth"}
+    if has_baseline:
+        columns["baseline"] = "ratio_baseline"
+    for name, column in columns.items():
+        scores = np.asarray(table[column], dtype=float)[keep]
+        if labels.all() or not labels.any():
+            summary[name] = {"auc": float("nan")}
+            continue
+        threshold = best_threshold(scores, labels)
+        summary[name] = {"auc": roc_auc(scores, labels),
+                         **classification_metrics(scores, labels, threshold)}
+    return summary
+
+
+def format_cluster_summary(summary):
+    """
+    The cluster-level summary of `evaluate_clusters` as a Markdown table.
+
+    Columns are the model, the classical baseline (when measured) and the
+    truth mask; rows are the ROC AUC, the threshold on R and the metrics
+    there, and the fraction of the confuser area marked diffuse.
+    """
+    methods = [name for name in ("model", "baseline", "truth") if name in summary]
+    lines = ["| metric | " + " | ".join(methods) + " |",
+             "|---|" + "---|" * len(methods)]
+    rows = [("ROC AUC", "auc", ".3f"), ("threshold on R", "threshold", ".4g"),
+            ("accuracy", "accuracy", ".3f"), ("precision", "precision", ".3f"),
+            ("recall", "recall", ".3f")]
+    for title, key, fmt in rows:
+        values = [summary[name].get(key, float("nan")) for name in methods]
+        lines.append(f"| {title} | " + " | ".join(format(v, fmt) for v in values) + " |")
+    fp = [summary.get(f"confuser_fp_{name}") for name in methods]
+    lines.append("| confuser area marked diffuse | "
+                 + " | ".join("-" if v is None else f"{v:.4f}" for v in fp) + " |")
+    return "\n".join(lines)

@@ -19,6 +19,7 @@ import astropy.units as u
 
 from .backbones import get_backbone
 from .beams import GaussianBeam
+from .calibration import ProbabilityCalibration
 from .preprocessing import LogNormalisation
 
 __all__ = ["ModelCard", "load_model", "save_model", "default_detection_threshold", "file_sha256"]
@@ -61,6 +62,9 @@ class ModelCard:
     detection_ratio_threshold : float or `None`
         Detection ratio above which a cluster is classified as hosting
         diffuse emission, when measured from this model.
+    calibration : `~astropy_radiounet.calibration.ProbabilityCalibration` or `None`
+        Map from the network's raw output to calibrated probability,
+        applied to every prediction; `None` for none.
     weights : str or `None`
         File name of the weights, relative to the card.
     sha256 : str or `None`
@@ -82,6 +86,7 @@ class ModelCard:
     noise_box_size: int = 64
     threshold: float = 0.5
     detection_ratio_threshold: float | None = None
+    calibration: ProbabilityCalibration | None = None
     weights: str | None = None
     sha256: str | None = None
     training: dict = field(default_factory=dict)
@@ -96,6 +101,12 @@ class ModelCard:
             return None
         base = self.path.parent if self.path is not None else Path.cwd()
         return base / self.weights
+
+    def calibrate(self, probability):
+        """The network's raw output mapped through the card's calibration, if any."""
+        if self.calibration is None:
+            return probability
+        return self.calibration(probability)
 
     def to_dict(self):
         """The card as a JSON-serialisable dictionary."""
@@ -116,6 +127,7 @@ class ModelCard:
             "noise_box_size": self.noise_box_size,
             "threshold": self.threshold,
             "detection_ratio_threshold": self.detection_ratio_threshold,
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
             "weights": self.weights,
             "sha256": self.sha256,
             "training": self.training,
@@ -138,13 +150,17 @@ class ModelCard:
             beam = GaussianBeam(beam["major_arcsec"] * u.arcsec, beam["minor_arcsec"] * u.arcsec,
                                 beam.get("pa_deg", 0.0) * u.deg)
         normalisation = LogNormalisation.from_dict(values.pop("normalisation", {}))
-        known = set(cls.__dataclass_fields__) - {"pixel_scale", "beam", "normalisation", "path"}
+        calibration = values.pop("calibration", None)
+        if calibration is not None:
+            calibration = ProbabilityCalibration.from_dict(calibration)
+        known = set(cls.__dataclass_fields__) - {"pixel_scale", "beam", "normalisation", "path",
+                                                 "calibration"}
         unknown = set(values) - known
         if unknown:
             msg = f"Model card has unknown fields {sorted(unknown)}; is it a model card?"
             raise ValueError(msg)
         return cls(pixel_scale=None if scale is None else scale * u.arcsec, beam=beam,
-                   normalisation=normalisation, path=path, **values)
+                   normalisation=normalisation, calibration=calibration, path=path, **values)
 
     @classmethod
     def read(cls, path):

@@ -4,7 +4,7 @@ Segment outlines as `regions` polygons, for DS9 and CASA region files.
 
 import numpy as np
 
-__all__ = ["segment_regions"]
+__all__ = ["segment_regions", "mask_region"]
 
 
 def _outline(mask):
@@ -56,18 +56,48 @@ def segment_regions(segment_image, *, wcs=None):
     >>> len(regions), regions[0].meta['text']
     (1, 'label 1')
     """
-    from regions import PixCoord, PolygonPixelRegion, Regions
+    from regions import Regions
 
     shapes = []
     for segment in segment_image.segments:
         y_slice, x_slice = segment.slices
-        vertices = _outline(segment.data == segment.label)
-        if vertices is None or len(vertices) < 3:
-            continue
-        region = PolygonPixelRegion(PixCoord(vertices[:, 0] + x_slice.start,
-                                             vertices[:, 1] + y_slice.start))
-        if wcs is not None:
-            region = region.to_sky(wcs)
-        region.meta["text"] = f"label {segment.label}"
-        shapes.append(region)
+        region = mask_region(segment.data == segment.label, origin=(y_slice.start,
+                                                                    x_slice.start),
+                             wcs=wcs, label=segment.label)
+        if region is not None:
+            shapes.append(region)
     return Regions(shapes)
+
+
+def mask_region(mask, *, origin=(0, 0), wcs=None, label=None):
+    """
+    The polygon region tracing the outer boundary of a boolean mask.
+
+    Parameters
+    ----------
+    mask : `~numpy.ndarray` of bool
+        The mask, a cutout of a larger image.
+    origin : tuple of int, optional
+        (row, column) of the cutout's first pixel in the larger image.
+    wcs : `~astropy.wcs.WCS`, optional
+        Celestial WCS of the larger image; a sky polygon is returned when given.
+    label : int, optional
+        Written as ``meta['text'] = 'label N'``.
+
+    Returns
+    -------
+    region : `regions.PolygonPixelRegion`, `regions.PolygonSkyRegion` or `None`
+        `None` when the mask has no outline of three vertices or more.
+    """
+    from regions import PixCoord, PolygonPixelRegion
+
+    vertices = _outline(mask)
+    if vertices is None or len(vertices) < 3:
+        return None
+    region = PolygonPixelRegion(PixCoord(vertices[:, 0] + origin[1],
+                                         vertices[:, 1] + origin[0]))
+    if wcs is not None:
+        region = region.to_sky(wcs)
+    if label is not None:
+        region.meta["text"] = f"label {label}"
+    return region

@@ -2,8 +2,10 @@
 Blind search for diffuse emission over whole mosaics.
 
 Each mosaic is segmented whole (tiled with the model's receptive-field halo,
-so the result equals a single-block run; the probability is written to a
-memory-mapped file), and the segments become a catalogue of candidates with
+so the result equals a single-block run; the probability is written into a
+memory-mapped FITS file), the segments are found and measured chunk by
+chunk with the single-block result, so memory stays bounded whatever the
+mosaic's size, and they become a catalogue of candidates with
 photutils `~photutils.segmentation.SourceCatalog`: position, area, flux
 density and mean surface brightness from the image, mean and peak
 probability, and -- given a cluster catalogue -- the nearest catalogued
@@ -19,6 +21,7 @@ whose ``candidates.ecsv`` exists; a failing mosaic is reported, not raised.
 
 import os
 import warnings
+from functools import partial
 from pathlib import Path
 
 import astropy.units as u
@@ -56,7 +59,8 @@ def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
     -------
     table : `~astropy.table.QTable`
         ``label``, ``x``, ``y`` and ``sky_centroid`` (weighted by the
-        probability), ``area`` (pixels and
+        probability), ``bbox_xmin``, ``bbox_xmax``, ``bbox_ymin``,
+        ``bbox_ymax`` (inclusive pixel bounds), ``area`` (pixels and
         arcmin2), ``flux`` (Jy, with a beam), ``surface_brightness``
         (Jy/beam, the mean), ``mean_probability``, ``max_probability``,
         ``score`` (sum of probability), and with clusters ``nearest_cluster``,
@@ -78,6 +82,8 @@ def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
     # Probability-weighted centroids: the image itself has negative noise.
     table["x"] = on_probability.x_centroid
     table["y"] = on_probability.y_centroid
+    for name in ("bbox_xmin", "bbox_xmax", "bbox_ymin", "bbox_ymax"):
+        table[name] = np.asarray(getattr(on_image, name), dtype=int)
     if wcs is not None:
         table["sky_centroid"] = on_probability.sky_centroid
     area = np.asarray(on_image.area.value, dtype=float)
@@ -113,8 +119,8 @@ def _nearest_clusters(table, clusters):
     table["cluster_distance_r500"] = (separation / r500_angle[index]).decompose().value
 
 
-def _gallery(image, probability, table, wcs, path, n=12):
-    """Cutouts around the candidates with the highest score."""
+def _gallery(plane, probability, table, path, n=12):
+    """Cutouts around the candidates with the highest score, read one at a time."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -126,8 +132,9 @@ def _gallery(image, probability, table, wcs, path, n=12):
     columns = 4
     rows = max(1, -(-len(best) // columns))
     figure, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3 * rows), squeeze=False)
-    norm = image_normalization(image[:: max(1, image.shape[0] // 1000),
-                                     :: max(1, image.shape[1] // 1000)])
+    step = max(1, max(plane.shape) // 1000)
+    sample = np.asarray(plane.data[::step, ::step], dtype=np.float32) * np.float32(plane.scale)
+    norm = image_normalization(sample)
     for ax in axes.flat:
         ax.set_axis_off()
     for ax, i in zip(axes.flat, best):
@@ -135,9 +142,10 @@ def _gallery(image, probability, table, wcs, path, n=12):
         half = int(max(32, 2 * np.sqrt(row["area"].value)))
         y, x = int(row["y"]), int(row["x"])
         window = (slice(max(y - half, 0), y + half), slice(max(x - half, 0), x + half))
-        ax.imshow(image[window], origin="lower", cmap="gray_r", norm=norm)
-        ax.contour(np.nan_to_num(probability[window]), levels=[0.5], colors="tab:red",
-                   linewidths=1)
+        values, valid = plane.read(*window)
+        ax.imshow(np.where(valid, values, np.nan), origin="lower", cmap="gray_r", norm=norm)
+        ax.contour(np.nan_to_num(np.asarray(probability[window])), levels=[0.5],
+                   colors="tab:red", linewidths=1)
         text = f"#{row['label']} score {row['score']:.0f}"
         if "cluster_distance_r500" in table.colnames:
             text += f"\n{row['cluster_distance_r500']:.1f} R500 from {row['nearest_cluster']}"
@@ -147,15 +155,46 @@ def _gallery(image, probability, table, wcs, path, n=12):
     plt.close(figure)
 
 
-def _write_fits_atomic(data, header, path):
-    temporary = path.with_name(path.name + ".part")
-    fits.PrimaryHDU(data, header=header).writeto(temporary, overwrite=True)
-    os.replace(temporary, path)
+def _measure_chunk(plane, probability, slices, segments):
+    """`candidate_catalog` of one chunk, in the mosaic's pixel coordinates."""
+    values, valid = plane.read(*slices)
+    wcs = None if plane.wcs is None else plane.wcs[slices]
+    table = candidate_catalog(np.where(valid, values, np.nan), np.asarray(probability[slices]),
+                              segments, wcs=wcs, beam=plane.beam)
+    for axis, offset in (("x", slices[1].start), ("y", slices[0].start)):
+        for name in (axis, f"bbox_{axis}min", f"bbox_{axis}max"):
+            table[name] += offset
+    return table
 
 
-def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12):
+def _candidate_regions(labels, table, wcs):
+    """DS9 outlines of the candidates, each traced in its bounding box."""
+    from regions import Regions
+
+    from .outlines import mask_region
+
+    shapes = []
+    for row in table:
+        window = (slice(int(row["bbox_ymin"]), int(row["bbox_ymax"]) + 1),
+                  slice(int(row["bbox_xmin"]), int(row["bbox_xmax"]) + 1))
+        region = mask_region(np.asarray(labels[window]) == row["label"],
+                             origin=(window[0].start, window[1].start), wcs=wcs,
+                             label=int(row["label"]))
+        if region is not None:
+            shapes.append(region)
+    return Regions(shapes)
+
+
+def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12,
+                  chunk_size=2048, progress_bar=False):
     """
     Segment one mosaic and write its candidate catalogue and products.
+
+    Memory stays bounded whatever the mosaic's size: the mosaic is read
+    memory-mapped, the probability and segmentation maps are written
+    straight into memory-mapped FITS files, and the segments are found and
+    measured chunk by chunk (`~astropy_radiounet.chunked_segments`) with the
+    same result as in one block.
 
     Parameters
     ----------
@@ -169,45 +208,47 @@ def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12
         Cluster catalogue for the ``nearest_cluster`` columns.
     gallery_size : int, optional
         Candidates shown in ``gallery.png``.
+    chunk_size : int, optional
+        Side of the chunks in which segments are found and measured.
+    progress_bar : bool, optional
+        Show progress over the chunks.
 
     Returns
     -------
     table : `~astropy.table.QTable`
         The candidates (possibly empty), with a ``mosaic`` column.
     """
-    from photutils.utils import NoDetectionsWarning
-
+    from .chunked_segments import segment_in_chunks
+    from .fits_output import create_fits
     from .io import read_image
-    from .outlines import segment_regions
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     plane = read_image(path)
-    scratch = output_dir / "probability.npy.part"
-    probability = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.float32,
-                                            shape=plane.shape)
-    segmenter.predict_probability(plane, out=probability)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NoDetectionsWarning)
-        segments = segmenter.segment(probability, wcs=plane.wcs, beam=plane.beam)
     header = plane.wcs.to_header() if plane.wcs is not None else fits.Header()
     header["MODEL"] = segmenter.card.name[:60]
-    _write_fits_atomic(probability, header, output_dir / "probability.fits")
-    labels = np.zeros(plane.shape, np.int32) if segments is None else segments.data
-    _write_fits_atomic(labels.astype(np.int32), header, output_dir / "segmentation.fits")
-    if segments is None:
+    parts = {name: output_dir / f"{name}.fits.part" for name in ("probability", "segmentation")}
+    probability = create_fits(parts["probability"], plane.shape, np.float32, header)
+    segmenter.predict_probability(plane, out=probability)
+    labels = create_fits(parts["segmentation"], plane.shape, np.int32, header)
+
+    _, table = segment_in_chunks(probability, segmenter.threshold,
+                                 segmenter._n_pixels(plane.wcs, plane.beam), out=labels,
+                                 connectivity=segmenter.connectivity, chunk_size=chunk_size,
+                                 measure=partial(_measure_chunk, plane, probability),
+                                 progress_bar=progress_bar)
+    if table is None:
         table = QTable(names=["label", "score"], dtype=[int, float])
     else:
-        image, _ = plane.read()
-        image = np.where(plane.blank(), np.nan, image)
-        table = candidate_catalog(image, probability, segments, wcs=plane.wcs,
-                                  beam=plane.beam, clusters=clusters)
-        segment_regions(segments, wcs=plane.wcs).write(output_dir / "candidates.reg",
-                                                       format="ds9", overwrite=True)
-        _gallery(image, probability, table, plane.wcs, output_dir / "gallery.png",
-                 n=gallery_size)
-    del probability
-    scratch.unlink()
+        if clusters is not None and len(clusters) and plane.wcs is not None:
+            _nearest_clusters(table, clusters)
+        regions = _candidate_regions(labels, table, plane.wcs)
+        regions.write(output_dir / "candidates.reg", format="ds9", overwrite=True)
+        _gallery(plane, probability, table, output_dir / "gallery.png", n=gallery_size)
+    for name, array in (("probability", probability), ("segmentation", labels)):
+        array.flush()
+        os.replace(parts[name], output_dir / f"{name}.fits")
+    del probability, labels
     table["mosaic"] = [str(path)] * len(table)
     temporary = output_dir / "candidates.part.ecsv"
     table.write(temporary, format="ascii.ecsv", overwrite=True)
@@ -215,39 +256,94 @@ def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12
     return table
 
 
-def search_mosaics(paths, segmenter, output_dir, *, clusters=None, progress_bar=False):
+def _search_unit(task):
+    """Search one mosaic; returns (path, reason or None) and never raises."""
+    from .survey import SegmenterSettings, segmenter_for
+
+    segmenter = task["segmenter"]
+    try:
+        if isinstance(segmenter, SegmenterSettings):
+            segmenter = segmenter_for(segmenter)
+        search_mosaic(task["path"], segmenter, task["output_dir"], clusters=task["clusters"],
+                      progress_bar=task["progress_bar"])
+    except Exception as exc:  # noqa: BLE001 - one mosaic never stops the run
+        return task["path"], f"{type(exc).__name__}: {exc}"
+    return task["path"], None
+
+
+def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=False,
+                   progress_bar=False):
     """
     Search several mosaics; resumable, and failures are recorded not raised.
+
+    Parameters
+    ----------
+    paths : iterable of str or path
+        The mosaics (FITS).
+    segmenter : `~astropy_radiounet.RadioUNetSegmenter` or \
+`~astropy_radiounet.survey.SegmenterSettings`
+        The model, or (needed for parallel runs) the settings each worker
+        builds it from.
+    output_dir : str or path
+        Each mosaic's products go to ``<output_dir>/<mosaic stem>/``, all
+        candidates to ``<output_dir>/candidates.ecsv``.
+    clusters : `~astropy.table.QTable`, optional
+        Cluster catalogue for the ``nearest_cluster`` columns.
+    parallel : bool, int or 'current-scheduler', optional
+        One task per mosaic (see `~astropy_radiounet.parallel.run_tasks`).
+    progress_bar : bool, optional
+        Show progress over the mosaics.
 
     Returns
     -------
     table : `~astropy.table.QTable`
         All candidates, written also to ``<output_dir>/candidates.ecsv``.
     summary : dict
-        ``done``, ``skipped`` and ``failed`` (mosaic -> reason).
+        ``done``, ``skipped``, ``failed`` (mosaic -> reason) and ``seconds``.
     """
+    import time
+
     from tqdm.auto import tqdm
 
+    from .parallel import run_tasks
+    from .survey import SegmenterSettings
+
+    if parallel not in (False, None, 1) and not isinstance(segmenter, SegmenterSettings):
+        msg = ("A parallel search needs the model as SegmenterSettings (what each worker "
+               "builds its model from), not a RadioUNetSegmenter object.")
+        raise TypeError(msg)
+    started = time.perf_counter()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    tables, summary = [], {"done": 0, "skipped": 0, "failed": {}}
-    for path in tqdm(list(paths), desc="mosaics", unit="mosaic", disable=not progress_bar):
-        stem = Path(path).name.removesuffix(".fits")
-        unit = output_dir / stem / "candidates.ecsv"
-        if unit.is_file():
+    paths = [str(path) for path in paths]
+    units = {path: output_dir / Path(path).name.removesuffix(".fits") for path in paths}
+    summary = {"done": 0, "skipped": 0, "failed": {}}
+    tasks = []
+    for path in paths:
+        if (units[path] / "candidates.ecsv").is_file():
             summary["skipped"] += 1
         else:
-            try:
-                search_mosaic(path, segmenter, output_dir / stem, clusters=clusters)
+            tasks.append({"path": path, "segmenter": segmenter, "output_dir": str(units[path]),
+                          "clusters": clusters, "progress_bar": False})
+    with tqdm(total=len(tasks), desc="mosaics", unit="mosaic",
+              disable=not progress_bar) as bar:
+        def on_result(result):
+            path, reason = result
+            if reason is None:
                 summary["done"] += 1
-            except Exception as exc:  # noqa: BLE001 - one mosaic never stops the run
-                summary["failed"][str(path)] = f"{type(exc).__name__}: {exc}"
-                continue
-        tables.append(QTable.read(unit))
+            else:
+                summary["failed"][path] = reason
+            bar.update(1)
+
+        run_tasks(_search_unit, tasks, parallel, on_result,
+                  lambda task, exc: (task["path"], f"{type(exc).__name__}: {exc}"))
+    tables = [QTable.read(units[path] / "candidates.ecsv") for path in paths
+              if path not in summary["failed"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # metadata conflicts between per-mosaic tables
         table = vstack(tables) if tables else QTable()
     temporary = output_dir / "candidates.part.ecsv"
     table.write(temporary, format="ascii.ecsv", overwrite=True)
     os.replace(temporary, output_dir / "candidates.ecsv")
+    summary["seconds"] = round(time.perf_counter() - started, 1)
     return table, summary

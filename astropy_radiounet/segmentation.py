@@ -4,9 +4,11 @@ of diffuse radio emission, for an image of any size.
 """
 
 import logging
+import warnings
 
 import numpy as np
 from photutils.segmentation import detect_sources
+from photutils.utils import NoDetectionsWarning
 
 from .beams import pixel_scale
 from .io import read_image
@@ -122,7 +124,7 @@ class RadioUNetSegmenter:
                 f"tile_shape={self.tile_shape})>")
 
     def _predict_batch(self, batch):
-        return self.model.predict_on_batch(batch)
+        return self.card.calibrate(np.asarray(self.model.predict_on_batch(batch)))
 
     # -- public API -----------------------------------------------------
 
@@ -142,8 +144,10 @@ class RadioUNetSegmenter:
             Celestial WCS of an array input; needed to resample the image to
             the model's pixel scale.
         out : `~numpy.ndarray`, optional
-            float32 array of the plane's shape to write the result into (for
-            example a `numpy.memmap`, for images larger than memory).
+            float32 array (either byte order) of the plane's shape to write
+            the result into, for images larger than memory: for example a
+            `numpy.memmap`, or the memory-mapped data of a FITS file made
+            by `~astropy_radiounet.fits_output.create_fits`.
 
         Returns
         -------
@@ -156,9 +160,9 @@ class RadioUNetSegmenter:
     def _predict(self, plane, *, out=None):
         if out is None:
             out = np.empty(plane.shape, dtype=np.float32)
-        elif out.shape != plane.shape or out.dtype != np.float32:
+        elif out.shape != plane.shape or out.dtype.newbyteorder("=") != np.float32:
             msg = (f"out has shape {out.shape} and dtype {out.dtype}; it must be a float32 "
-                   f"array of the image plane's shape {plane.shape}.")
+                   f"array (either byte order) of the image plane's shape {plane.shape}.")
             raise ValueError(msg)
         model_input = prepare_model_input(plane, self.card)
         factor = model_input.factor
@@ -199,13 +203,8 @@ class RadioUNetSegmenter:
             `None`, with a `~photutils.utils.NoDetectionsWarning`, when no
             segment is found.
         """
-        probability = np.asanyarray(probability)
-        blank = ~np.isfinite(probability)
-        if mask is not None:
-            blank |= np.asanyarray(mask, dtype=bool)
-        values = np.where(blank, 0.0, probability)
-        return detect_sources(values, self.threshold, self._n_pixels(wcs, beam),
-                              connectivity=self.connectivity, mask=blank)
+        return threshold_map(probability, self.threshold, self._n_pixels(wcs, beam),
+                             connectivity=self.connectivity, mask=mask)
 
     def __call__(self, data, *, mask=None, wcs=None):
         """
@@ -231,6 +230,41 @@ class RadioUNetSegmenter:
             return 5
         pixel_area = pixel_scale(wcs) ** 2
         return max(5, int(round((beam.area / pixel_area).decompose().value)))
+
+
+def threshold_map(probability, threshold, n_pixels, *, connectivity=8, mask=None):
+    """
+    Segments of connected pixels above a threshold in a probability-like map.
+
+    Parameters
+    ----------
+    probability : array_like
+        The map; NaN is blank.
+    threshold : float
+        Pixels above it belong to segments.
+    n_pixels : int
+        Minimum number of connected pixels of a segment.
+    connectivity : {4, 8}, optional
+        Pixel connectivity.
+    mask : array_like of bool, optional
+        `True` for pixels to leave out.
+
+    Returns
+    -------
+    segment_image : `~photutils.segmentation.SegmentationImage` or `None`
+        `None`, with a `~photutils.utils.NoDetectionsWarning`, when no
+        segment is found.
+    """
+    probability = np.asanyarray(probability)
+    blank = ~np.isfinite(probability)
+    if mask is not None:
+        blank |= np.asanyarray(mask, dtype=bool)
+    if blank.all():
+        warnings.warn("The map is blank (NaN or masked) everywhere: no segments.",
+                      NoDetectionsWarning)
+        return None
+    values = np.where(blank, 0.0, probability)
+    return detect_sources(values, threshold, n_pixels, connectivity=connectivity, mask=blank)
 
 
 def _blank(out, plane, strip_rows=1024):

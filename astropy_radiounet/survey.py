@@ -18,12 +18,12 @@ a killed run loses nothing and duplicates nothing.  A cluster that fails
 (corrupt file, off the footprint) is recorded with its reason and never
 stops the run.
 
-Parallel runs follow reproject's ``parallel=`` convention: `False` (serial),
-`True` or an integer (that many local processes via dask), or
-``'current-scheduler'`` (whatever dask scheduler is active, for example a
-``dask.distributed`` client connected to an HPC cluster).  Tasks carry the
-cluster row, the mosaic path and the model settings; each worker builds the
-segmenter once.
+Parallel runs follow reproject's ``parallel=`` convention
+(`~astropy_radiounet.parallel.run_tasks`): `False` (serial), `True` or an
+integer (that many local processes via dask), or ``'current-scheduler'``
+(whatever dask scheduler is active, for example a ``dask.distributed``
+client connected to an HPC cluster).  Tasks carry the cluster row, the
+mosaic path and the model settings; each worker builds the segmenter once.
 """
 
 import json
@@ -44,6 +44,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 
 from .clusters import DEFAULT_APERTURE_FACTOR, angular_radius, r500_from_m500
+from .parallel import run_tasks
 
 __all__ = ["Mosaic", "MosaicIndex", "SegmenterSettings", "classify_clusters"]
 
@@ -153,21 +154,23 @@ class SegmenterSettings:
     backbone: str = "unet"
     weights: str = "default"
     threshold: float | None = None
+    n_pixels: int | None = None
     tile_shape: tuple = (768, 768)
     batch_size: int = 4
 
     def build(self):
         from .segmentation import RadioUNetSegmenter
 
-        return RadioUNetSegmenter(threshold=self.threshold, backbone=self.backbone,
-                                  weights=self.weights, tile_shape=self.tile_shape,
-                                  batch_size=self.batch_size)
+        return RadioUNetSegmenter(self.n_pixels, threshold=self.threshold,
+                                  backbone=self.backbone, weights=self.weights,
+                                  tile_shape=self.tile_shape, batch_size=self.batch_size)
 
 
 _SEGMENTERS = {}
 
 
-def _segmenter(settings):
+def segmenter_for(settings):
+    """The segmenter of these settings, built once per process."""
     if settings not in _SEGMENTERS:
         _SEGMENTERS[settings] = settings.build()
     return _SEGMENTERS[settings]
@@ -191,11 +194,24 @@ def _aperture_radius(row, factor):
     return r500.to(u.kpc), angular_radius(factor * r500, row["z"])
 
 
-def _classify_unit(task):
-    """Measure one cluster; returns its result dictionary (never raises)."""
+def _unit_result(task):
+    """The result dictionary of a cluster before it is measured."""
     result = dict(task["row"])
     result.update(ratio=float("nan"), coverage=0.0, n_pixels=0, detected=False,
                   mosaic=task["mosaic"] or "", flags="", status="ok", reason="")
+    return result
+
+
+def _unit_failure(task, exc):
+    """The result of a cluster whose task raised outside `_classify_unit`."""
+    result = _unit_result(task)
+    result.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
+    return result
+
+
+def _classify_unit(task):
+    """Measure one cluster; returns its result dictionary (never raises)."""
+    result = _unit_result(task)
     if task["mosaic"] is None:
         result.update(status="off_footprint", reason="no mosaic holds the cluster centre")
         return result
@@ -205,7 +221,7 @@ def _classify_unit(task):
         from .io import read_image
         from .statistics import DetectionRatio
 
-        segmenter = _segmenter(task["settings"])
+        segmenter = segmenter_for(task["settings"])
         plane = read_image(task["mosaic"])
         coord = SkyCoord(task["row"]["ra"] * u.deg, task["row"]["dec"] * u.deg)
         radius = task["row"]["radius_arcmin"] * u.arcmin
@@ -275,35 +291,6 @@ def _write_products(task, cutout, cut_plane, probability, stats, segmenter):
     plt.close(ax.figure)
 
 
-def _run_tasks(tasks, parallel, on_result):
-    """Run tasks serially or through dask, calling ``on_result`` as each finishes."""
-    if parallel is False or parallel is None or parallel == 1:
-        for task in tasks:
-            on_result(_classify_unit(task))
-        return
-    import dask
-
-    if parallel == "current-scheduler":
-        try:
-            from distributed import as_completed, get_client
-
-            client = get_client()
-        except (ImportError, ValueError):
-            client = None
-        if client is not None:
-            futures = client.map(_classify_unit, tasks, pure=False)
-            for future in as_completed(futures):
-                on_result(future.result())
-            return
-        results = dask.compute(*[dask.delayed(_classify_unit)(t) for t in tasks])
-    else:
-        workers = os.cpu_count() if parallel is True else int(parallel)
-        results = dask.compute(*[dask.delayed(_classify_unit)(t) for t in tasks],
-                               scheduler="processes", num_workers=workers)
-    for result in results:
-        on_result(result)
-
-
 def classify_clusters(catalog, images, *, output_dir, settings=None,
                       factor=DEFAULT_APERTURE_FACTOR, context=1.5, ratio_threshold=None,
                       products=False, parallel=False, progress_bar=False):
@@ -351,7 +338,7 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
     started = time.perf_counter()
     settings = settings or SegmenterSettings()
     if ratio_threshold is None:
-        card = _segmenter(settings).card
+        card = segmenter_for(settings).card
         ratio_threshold = card.detection_ratio_threshold
     output_dir = Path(output_dir)
     units_dir = output_dir / "units"
@@ -391,7 +378,7 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
                 counts["off_footprint"] += 1
             bar.update(1)
 
-        _run_tasks(tasks, parallel, on_result)
+        run_tasks(_classify_unit, tasks, parallel, on_result, _unit_failure)
     table = _assemble(catalog, units_dir)
     table_path = output_dir / "clusters_classified.ecsv"
     temporary = table_path.with_name(table_path.name + ".part.ecsv")

@@ -34,7 +34,7 @@ from .model_input import on_model_grid, prepare_model_input
 from .modelcard import ModelCard
 from .preprocessing import LogNormalisation
 
-__all__ = ["TrainingConfig", "make_training_pair", "make_training_pairs", "train"]
+__all__ = ["TrainingConfig", "make_training_pair", "make_training_pairs", "train", "calibrate"]
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,9 @@ def make_training_pair(config, seed, *, details=False):
         Seed of the simulated field.
     details : bool, optional
         Also return the source type and the signal-to-noise ratio of the
-        diffuse emission at each pixel (for evaluation).
+        diffuse emission at each pixel, and the mask of the classical
+        baseline (`~astropy_radiounet.baseline.ClassicalSegmenter`), for
+        evaluation.
 
     Returns
     -------
@@ -178,10 +180,11 @@ def make_training_pair(config, seed, *, details=False):
         Normalised input, float32 (tile_size, tile_size).
     y : `~numpy.ndarray`
         Truth mask, float32 0/1, same shape.
-    labels, snr : `~numpy.ndarray`
+    labels, snr, baseline : `~numpy.ndarray`
         With ``details``: the diffuse source type
         (`~astropy_radiounet.simulation.LABELS`, 0 for none) covering most of
-        each model pixel, and the diffuse emission over the local noise.
+        each model pixel, the diffuse emission over the local noise, and the
+        baseline's mask (float32 0/1).
     """
     from .simulation import simulate_field
 
@@ -199,9 +202,13 @@ def make_training_pair(config, seed, *, details=False):
     pair = (x[tile].astype(np.float32), y[tile].astype(np.float32))
     if not details:
         return pair
+    from .baseline import ClassicalSegmenter
+
     labels = _labels_on_model_grid(simulated, model_input.factor)
+    plane = _plane(simulated.image, simulated.header)
+    classical = ClassicalSegmenter(card=card).diffuse_on_model_grid(plane)[0]
     return (*pair, np.where(y, labels, 0)[tile].astype(np.int16),
-            snr[tile].astype(np.float32))
+            snr[tile].astype(np.float32), classical[tile])
 
 
 def _labels_on_model_grid(simulated, factor):
@@ -226,14 +233,14 @@ def make_training_pairs(config, n, *, seed, n_processes=1, progress_bar=False, d
     """
     Many training pairs, deterministic by seed whatever the number of processes.
 
-    With ``details``, the per-pixel source types and signal-to-noise ratios
-    of `make_training_pair` are returned too.
+    With ``details``, the per-pixel source types, signal-to-noise ratios and
+    baseline masks of `make_training_pair` are returned too.
 
     Returns
     -------
     x, y : `~numpy.ndarray`
         Arrays of shape (n, tile, tile, 1).
-    labels, snr : `~numpy.ndarray`
+    labels, snr, baseline : `~numpy.ndarray`
         With ``details``: arrays of shape (n, tile, tile).
     """
     from tqdm.auto import tqdm
@@ -257,7 +264,7 @@ def make_training_pairs(config, n, *, seed, n_processes=1, progress_bar=False, d
     y = np.stack([p[1] for p in pairs])[..., np.newaxis]
     if not details:
         return x, y
-    return x, y, np.stack([p[2] for p in pairs]), np.stack([p[3] for p in pairs])
+    return (x, y, *(np.stack([p[k] for p in pairs]) for k in (2, 3, 4)))
 
 
 def _augmented_batches(x, y, batch_size, seed):
@@ -362,6 +369,7 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
     import keras
 
     from .backbones import get_backbone
+    from .calibration import ProbabilityCalibration
     from .evaluation import pixel_metrics
     from .losses import MaskIoU, MaskPrecision, MaskRecall, combined_loss
     from .modelcard import save_model
@@ -409,9 +417,10 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
     if best.is_file():
         model.load_weights(best)
         best.unlink()
-    probability = model.predict(x_val, batch_size=config.batch_size, verbose=0)
+    raw = model.predict(x_val, batch_size=config.batch_size, verbose=0)
+    card.calibration = ProbabilityCalibration.fit(y_val, raw)
     card.metrics = {
-        "validation_pixels": pixel_metrics(y_val, probability),
+        "validation_pixels": pixel_metrics(y_val, card.calibrate(raw)),
         "epochs_run": len(history.history["loss"]),
         "best_val_loss": float(min(history.history["val_loss"])),
         "simulation_seconds": round(simulated - started, 1),
@@ -422,3 +431,50 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
     config.write(output_dir / f"{config.name}.config.json")
     _plot_curves(history.history, output_dir / f"{config.name}.curves.png")
     return card_path
+
+
+def calibrate(weights, *, n_tiles=300, seed=4242, n_processes=1, progress_bar=False):
+    """
+    Fit a model's probability calibration on fresh held-out tiles and store it.
+
+    The tiles are simulated with the recipe in the card and a seed distinct
+    from training, validation and the usual test seed; the calibration
+    (`~astropy_radiounet.calibration.ProbabilityCalibration`) replaces any
+    previous one in the card, which is rewritten in place.
+
+    Parameters
+    ----------
+    weights : path
+        The model card (.json) or weights (.weights.h5) to calibrate.
+    n_tiles : int, optional
+        Number of tiles.
+    seed : int, optional
+        Seed of the tiles.
+    n_processes : int, optional
+        Processes simulating the tiles.
+    progress_bar : bool, optional
+        Show the simulation's progress.
+
+    Returns
+    -------
+    card : `~astropy_radiounet.modelcard.ModelCard`
+        The updated card.
+    """
+    from .calibration import ProbabilityCalibration
+    from .modelcard import load_model
+
+    model, card = load_model(weights=weights)
+    recipe = card.training.get("config")
+    if recipe is None or card.path is None:
+        msg = (f"The model {card.name!r} has no card file with a training recipe, so no "
+               f"held-out data can be simulated to calibrate it.")
+        raise ValueError(msg)
+    config = TrainingConfig(**recipe)
+    x, y = make_training_pairs(config, n_tiles, seed=seed, n_processes=n_processes,
+                               progress_bar=progress_bar)
+    raw = model.predict(x, batch_size=config.batch_size, verbose=0)
+    card.calibration = ProbabilityCalibration.fit(y, raw)
+    card.training["calibration"] = (f"isotonic fit on {n_tiles} simulated tiles of the "
+                                    f"recipe, seed {seed}")
+    card.write(card.path)
+    return card

@@ -10,7 +10,7 @@ from astropy_radiounet import RadioUNetSegmenter
 from astropy_radiounet.beams import GaussianBeam
 from astropy_radiounet.cli import main
 from astropy_radiounet.clusters import angular_radius
-from astropy_radiounet.search import candidate_catalog, search_mosaics
+from astropy_radiounet.search import candidate_catalog, search_mosaic, search_mosaics
 
 from helpers import lotss_header, lotss_like_image
 
@@ -94,3 +94,54 @@ def test_search_command_runs(tmp_path, tiny_model_dir, lotss_fits, capsys):
     assert status == 0
     assert "candidates in" in capsys.readouterr().err
     assert (tmp_path / "s" / "field" / "candidates.ecsv").exists()
+
+
+def test_search_in_chunks_equals_single_block(tmp_path, tiny_model_dir):
+    """Small chunks give the same candidates and maps as one block."""
+    shape = (230, 250)
+    header = lotss_header(shape)
+    data = lotss_like_image(shape, seed=9, blank_edge=5, halo_at=(120, 100))
+    mosaic = tmp_path / "m.fits"
+    fits.PrimaryHDU(data.astype(np.float32), header=header).writeto(mosaic)
+    segmenter = RadioUNetSegmenter(10, weights=tiny_model_dir / "tiny.json",
+                                   tile_shape=(128, 128))
+    probability = segmenter.predict_probability(mosaic)
+    segmenter.threshold = float(np.nanpercentile(probability, 70))
+    single = search_mosaic(mosaic, segmenter, tmp_path / "single", chunk_size=1000)
+    chunked = search_mosaic(mosaic, segmenter, tmp_path / "chunked", chunk_size=32)
+    assert len(single) > 3
+    for column in ("label", "x", "y", "area", "flux", "mean_probability", "bbox_xmin",
+                   "bbox_ymax"):
+        np.testing.assert_allclose(u.Quantity(chunked[column]).value,
+                                   u.Quantity(single[column]).value, rtol=1e-5)
+    assert np.all(chunked["sky_centroid"].separation(single["sky_centroid"]) < 1e-3 * u.arcsec)
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "chunked" / "segmentation.fits"),
+                                  fits.getdata(tmp_path / "single" / "segmentation.fits"))
+    assert (tmp_path / "chunked" / "candidates.reg").read_text() == (
+        tmp_path / "single" / "candidates.reg").read_text()
+
+
+@pytest.mark.filterwarnings("ignore:File may have been truncated")
+def test_search_on_a_distributed_client_equals_serial(tmp_path, tiny_model_dir):
+    distributed = pytest.importorskip("distributed")
+    from astropy_radiounet.survey import SegmenterSettings
+
+    paths = []
+    for i in range(2):
+        shape = (150, 170)
+        data = lotss_like_image(shape, seed=20 + i, halo_at=(70, 80))
+        paths.append(tmp_path / f"m{i}.fits")
+        fits.PrimaryHDU(data.astype(np.float32), header=lotss_header(shape)).writeto(paths[-1])
+    settings = SegmenterSettings(weights=str(tiny_model_dir / "tiny.json"), threshold=0.45,
+                                 n_pixels=10, tile_shape=(128, 128))
+    with pytest.raises(TypeError, match="needs the model as SegmenterSettings"):
+        search_mosaics(paths, settings.build(), tmp_path / "x", parallel=2)
+    with distributed.LocalCluster(n_workers=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        table, summary = search_mosaics(paths, settings, tmp_path / "dist",
+                                        parallel="current-scheduler")
+    serial, _ = search_mosaics(paths, settings, tmp_path / "serial")
+    assert summary["done"] == 2 and not summary["failed"] and summary["seconds"] >= 0
+    assert len(table) == len(serial)
+    np.testing.assert_allclose(table["score"], serial["score"], rtol=1e-6)

@@ -62,7 +62,7 @@ def test_memory_mapped_input_and_output(tiny_segmenter, tmp_path):
     assert result is out
     np.testing.assert_allclose(out, tiny_segmenter.predict_probability(image), atol=1e-5,
                                equal_nan=True)
-    with pytest.raises(ValueError, match="float32 array of the image plane's shape"):
+    with pytest.raises(ValueError, match="float32 array .either byte order. of the image"):
         tiny_segmenter.predict_probability(image, out=np.empty((3, 3), np.float32))
 
 

@@ -69,9 +69,11 @@ def test_train_writes_a_loadable_model(tmp_path, capsys):
     assert metrics["n_tiles"] == 4 and 0 <= metrics["positive_fraction"] <= 1
     table, summary = evaluate_clusters(card_path, n_fields=3, shape=(256, 256),
                                        tile_shape=(64, 64))
-    assert len(table) == 3 and set(table["classification"]) <= {"DE", "NDE"}
-    assert np.all((table["ratio"] >= 0) & (table["ratio"] <= 1))
-    assert summary["n_de"] + summary["n_nde"] == 3
+    assert len(table) == 3 and set(table["classification"]) <= {"DE", "NDE", "faint"}
+    for column in ("ratio", "ratio_baseline", "ratio_truth"):
+        assert np.all((table[column] >= 0) & (table[column] <= 1))
+    assert summary["n_de"] + summary["n_nde"] + summary["n_faint"] == 3
+    assert 0 <= summary["confuser_fp_model"] <= 1 and 0 <= summary["confuser_fp_baseline"] <= 1
     assert main(["evaluate", "--weights", str(card_path), "--n-tiles", "4"]) == 0
     assert "| iou" in capsys.readouterr().out
 
@@ -144,8 +146,9 @@ def test_recall_by_type_and_snr():
 
 
 def test_detailed_pairs_label_every_true_pixel():
-    x, y, labels, snr = make_training_pair(TrainingConfig(**SMALL), 7, details=True)
-    assert labels.shape == snr.shape == y.shape
+    x, y, labels, snr, baseline = make_training_pair(TrainingConfig(**SMALL), 7, details=True)
+    assert labels.shape == snr.shape == y.shape == baseline.shape
+    assert set(np.unique(baseline)) <= {0.0, 1.0}
     np.testing.assert_array_equal(y > 0, snr > 0.5)
     assert np.all(labels[y > 0] == 1)  # the recipe has halos only
     assert np.all(labels[y == 0] == 0)

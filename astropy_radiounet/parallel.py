@@ -1,0 +1,78 @@
+"""
+Run independent tasks serially or through dask, following reproject's
+``parallel=`` convention.
+
+``parallel`` is `False` (serial, in this process), `True` or an integer
+(that many local processes via dask), or ``'current-scheduler'``: whatever
+dask scheduler is active, for example a ``dask.distributed`` client
+connected to a LocalCluster or to workers on an HPC cluster.  Results are
+handed to a callback as each task finishes, so that they can be written to
+disk at once and a killed run loses nothing.
+"""
+
+import os
+
+__all__ = ["run_tasks"]
+
+
+def run_tasks(function, tasks, parallel, on_result, on_failure):
+    """
+    Run ``function(task)`` for every task, calling ``on_result`` as each ends.
+
+    Parameters
+    ----------
+    function : callable
+        A picklable module-level function that records its own failures in
+        its result rather than raising.
+    tasks : list
+        Picklable task descriptions (file paths and settings, never models).
+    parallel : bool, int or 'current-scheduler'
+        See the module documentation.
+    on_result : callable
+        ``on_result(result)``, called in this process.
+    on_failure : callable
+        ``on_failure(task, exception)`` -> result, for a task that raised
+        outside ``function`` (e.g. its dask worker died repeatedly); its
+        return value goes to ``on_result``.
+
+    Examples
+    --------
+    >>> from astropy_radiounet.parallel import run_tasks
+    >>> results = []
+    >>> run_tasks(abs, [-1, 2, -3], False, results.append, None)
+    >>> results
+    [1, 2, 3]
+    """
+    if parallel is False or parallel is None or parallel == 1:
+        for task in tasks:
+            on_result(function(task))
+        return
+    import dask
+
+    if parallel == "current-scheduler":
+        try:
+            from distributed import as_completed, get_client
+
+            client = get_client()
+        except (ImportError, ValueError):
+            client = None
+        if client is not None:
+            # A worker that dies mid-task has its task rerun elsewhere by the
+            # scheduler (up to distributed.scheduler.allowed-failures times);
+            # a task that still cannot finish goes to on_failure.
+            futures = client.map(function, tasks, pure=False)
+            task_of = {future.key: task for future, task in zip(futures, tasks)}
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
+                    result = on_failure(task_of[future.key], exc)
+                on_result(result)
+            return
+        results = dask.compute(*[dask.delayed(function)(task) for task in tasks])
+    else:
+        workers = os.cpu_count() if parallel is True else int(parallel)
+        results = dask.compute(*[dask.delayed(function)(task) for task in tasks],
+                               scheduler="processes", num_workers=workers)
+    for result in results:
+        on_result(result)

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from astropy_radiounet import RadioUNetSegmenter
+from astropy_radiounet.calibration import ProbabilityCalibration
+from astropy_radiounet.evaluation import reliability
+from astropy_radiounet.modelcard import ModelCard, save_model, load_model
+from helpers import TINY
+
+
+def overconfident(seed, n=300_000):
+    """Raw scores whose true frequency is 0.1 + 0.5 * score**2."""
+    rng = np.random.default_rng(seed)
+    raw = rng.beta(0.5, 2.0, n)
+    truth = rng.uniform(size=n) < 0.1 + 0.5 * raw**2
+    return truth, raw
+
+
+def test_fit_makes_probabilities_reliable_on_fresh_data():
+    calibration = ProbabilityCalibration.fit(*overconfident(1))
+    truth, raw = overconfident(2)
+    before = reliability(truth, raw)[1]
+    after = reliability(truth, calibration(raw))[1]
+    assert before > 0.1 and after < 0.01
+    assert np.all(np.diff(calibration.calibrated) >= 0)
+
+
+def test_nan_preserved_and_bad_knots_refused():
+    calibration = ProbabilityCalibration([0.0, 0.5, 1.0], [0.1, 0.2, 0.9])
+    result = calibration(np.array([np.nan, 0.25, 1.0]))
+    assert np.isnan(result[0]) and result[1] == pytest.approx(0.15) and result[2] == 0.9
+    with pytest.raises(ValueError, match="damaged"):
+        ProbabilityCalibration([0.0, 0.5], [0.9, 0.1])
+    with pytest.raises(ValueError, match="Unknown probability calibration method 'platt'"):
+        ProbabilityCalibration.from_dict({"method": "platt"})
+    with pytest.raises(ValueError, match="needs at least 1000 pixels"):
+        ProbabilityCalibration.fit(np.ones(50), np.ones(50))
+
+
+def test_card_round_trip_and_segmenter_applies_it(tmp_path):
+    model, card = load_model("unet", None, config=TINY, seed=5)
+    card.name = "tiny calibrated"
+    # A calibration that maps everything to 0.25 whatever the network says.
+    card.calibration = ProbabilityCalibration([0.0, 1.0], [0.25, 0.25])
+    path = save_model(model, card, tmp_path, stem="tiny")
+    assert ModelCard.read(path).calibration == card.calibration
+    segmenter = RadioUNetSegmenter(weights=path, tile_shape=(64, 64))
+    image = np.random.default_rng(0).normal(0, 1e-4, (80, 90))
+    probability = segmenter.predict_probability(image)
+    np.testing.assert_allclose(probability, 0.25, atol=1e-6)

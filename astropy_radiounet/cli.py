@@ -207,8 +207,9 @@ def _add_train_parsers(subparsers):
         "train", help="train a model on simulated fields",
         description="Train a backbone on simulated LoTSS-like fields and write a model "
                     "directory: weights, model card, config and training curves.")
-    parser.add_argument("config", nargs="?", help="training config (JSON); the default "
-                                                  "recipe when left out")
+    parser.add_argument("config", nargs="?", help="training config (JSON), or a model card "
+                                                  "to retrain with its recorded recipe; the "
+                                                  "default recipe when left out")
     parser.add_argument("-o", "--output-dir", default="radiounet-model",
                         help="output directory (default: radiounet-model)")
     parser.add_argument("--processes", type=int, default=1,

@@ -110,8 +110,18 @@ class TrainingConfig:
 
     @classmethod
     def read(cls, path):
-        """Read a config from JSON; unknown keys are an error."""
+        """
+        Read a config from JSON; unknown keys are an error.
+
+        A model card is accepted too: its recorded recipe is read, so that
+        ``radiounet train CARD.json`` retrains the model the card describes.
+        """
         values = json.loads(Path(path).read_text())
+        if "backbone" in values and "training" in values and "sha256" in values:
+            values = values["training"].get("config")
+            if values is None:
+                msg = f"The model card {str(path)!r} records no training recipe."
+                raise ValueError(msg)
         unknown = set(values) - set(cls.__dataclass_fields__)
         if unknown:
             msg = (f"Unknown training config keys {sorted(unknown)} in {str(path)!r}; known "

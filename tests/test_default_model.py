@@ -60,3 +60,24 @@ def test_compact_sources_and_noise_are_not_diffuse(segmenter):
         warnings.simplefilter("ignore")
         segments = segmenter.segment(probability, wcs=field.wcs)
     assert segments is None or segments.areas.sum() < 0.01 * probability.size
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_radio_galaxies_are_mostly_not_diffuse(segmenter, seed):
+    """A field dense in extended radio galaxies (13-15 here) and no diffuse emission.
+
+    The shipped model still marks some radio-galaxy lobes (3% of the
+    confuser area over 200 evaluation fields, against 27% for the classical
+    baseline; see docs/training.rst); these two fields are among its worse.
+    """
+    from astropy_radiounet.evaluation import _cluster_field_maps
+
+    field = simulate_field((768, 768), seed=seed, diffuse_probability=0.0,
+                           diffuse_rates=NO_DIFFUSE, radio_galaxy_density=150,
+                           overdensities=False)
+    assert np.isin(field.sources["kind"], ["FRI", "FRII", "head-tail", "WAT"]).sum() >= 10
+    maps = _cluster_field_maps(field, segmenter, None, mask_snr=0.5, detection_snr=3.0)
+    confuser = maps["confuser"]
+    assert confuser.sum() > 20000  # pixels of radio galaxies and compact sources
+    assert np.mean(maps["model"][confuser] > segmenter.threshold) < 0.15
+    assert np.nanmean(maps["model"] > segmenter.threshold) < 0.02

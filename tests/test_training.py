@@ -23,6 +23,10 @@ def test_config_round_trip_and_unknown_keys(tmp_path):
     config = TrainingConfig(**SMALL)
     config.write(tmp_path / "c.json")
     assert TrainingConfig.read(tmp_path / "c.json") == config
+    from astropy_radiounet.models import default_card_path
+
+    shipped = TrainingConfig.read(default_card_path("unet"))  # a card gives its recipe
+    assert shipped.epochs == 10 and shipped.n_train == 2000
     (tmp_path / "bad.json").write_text(json.dumps({"epochz": 3}))
     with pytest.raises(ValueError, match="Unknown training config keys \\['epochz'\\]"):
         TrainingConfig.read(tmp_path / "bad.json")

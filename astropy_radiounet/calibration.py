@@ -114,7 +114,8 @@ class ProbabilityCalibration:
         observed = (np.bincount(index, weights=truth, minlength=counts.size)[filled]
                     / counts[filled])
         calibrated = _pool_adjacent_violators(observed, counts[filled])
-        raw, unique = np.unique(raw, return_index=True)
+        # Knots equal at the precision of the card are merged, so it reads back.
+        raw, unique = np.unique([float(f"{v:.9g}") for v in raw], return_index=True)
         calibrated = calibrated[unique]
         if raw.size < 2:
             raw, calibrated = np.array([0.0, 1.0]), np.repeat(calibrated[:1], 2)
@@ -123,14 +124,12 @@ class ProbabilityCalibration:
     def __call__(self, probability):
         """Calibrated probability (NaN stays NaN), float32."""
         probability = np.asarray(probability, dtype=np.float32)
-        result = np.interp(probability, self.raw, self.calibrated).astype(np.float32)
-        result[np.isnan(probability)] = np.nan
-        return result
+        return np.asarray(np.interp(probability, self.raw, self.calibrated), dtype=np.float32)
 
     def to_dict(self):
-        """JSON-serialisable form for the model card."""
-        return {"method": "isotonic", "raw": [round(v, 6) for v in self.raw],
-                "calibrated": [round(v, 6) for v in self.calibrated]}
+        """JSON-serialisable form for the model card (nine significant digits)."""
+        return {"method": "isotonic", "raw": [float(f"{v:.9g}") for v in self.raw],
+                "calibrated": [float(f"{v:.9g}") for v in self.calibrated]}
 
     @classmethod
     def from_dict(cls, values):

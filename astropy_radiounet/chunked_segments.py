@@ -65,10 +65,13 @@ def _segment_chunk(probability, core, margin, threshold, n_pixels, connectivity)
     while True:
         rows = slice(max(core[0].start - margin, 0), min(core[0].stop + margin, ny))
         cols = slice(max(core[1].start - margin, 0), min(core[1].stop + margin, nx))
+        # Every connected region is kept here, however small: a piece of a large
+        # segment cut by the chunk's edge may be small, and must still be seen
+        # to widen the margin.  The size cut is made on whole segments below.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NoDetectionsWarning)
-            segments = threshold_map(np.asarray(probability[rows, cols]), threshold,
-                                     n_pixels, connectivity=connectivity)
+            segments = threshold_map(np.asarray(probability[rows, cols]), threshold, 1,
+                                     connectivity=connectivity)
         if segments is None:
             return (rows, cols), None, {}
         owned, cut = _owned_segments(segments.data, (rows.start, cols.start), core,
@@ -77,10 +80,11 @@ def _segment_chunk(probability, core, margin, threshold, n_pixels, connectivity)
         if not cut or whole:
             break
         margin *= 2
-    if owned:
-        segments.keep_labels(list(owned))
-    else:
-        segments = None
+    areas = dict(zip(segments.labels, segments.areas))
+    owned = {label: first for label, first in owned.items() if areas[label] >= n_pixels}
+    if not owned:
+        return (rows, cols), None, {}
+    segments.keep_labels(list(owned))
     return (rows, cols), segments, owned
 
 
@@ -147,8 +151,9 @@ def segment_in_chunks(probability, threshold, n_pixels, *, out, connectivity=8,
     ny, nx = probability.shape
     cores = [(slice(r, min(r + chunk_size, ny)), slice(c, min(c + chunk_size, nx)))
              for r in _chunk_starts(ny, chunk_size) for c in _chunk_starts(nx, chunk_size)]
-    for start in range(0, ny, chunk_size):
-        out[start:start + chunk_size] = 0
+    strip = max(1, chunk_size**2 // max(nx, 1))  # rows of about one chunk's pixels
+    for start in range(0, ny, strip):
+        out[start:start + strip] = 0
     first_pixels, tables = [], []
     for core in tqdm(cores, desc="chunks", unit="chunk", disable=not progress_bar):
         slices, segments, owned = _segment_chunk(probability, core, max(int(margin), 1),
@@ -173,9 +178,8 @@ def segment_in_chunks(probability, threshold, n_pixels, *, out, connectivity=8,
     if first_pixels:
         order = np.lexsort(np.array(first_pixels).T[::-1])
         final[order + 1] = np.arange(1, len(first_pixels) + 1)
-        for start in range(0, ny, chunk_size):
-            strip = out[start:start + chunk_size]
-            out[start:start + chunk_size] = final[strip]
+        for start in range(0, ny, strip):
+            out[start:start + strip] = final[out[start:start + strip]]
     if measure is None:
         return len(first_pixels), None
     if not tables:

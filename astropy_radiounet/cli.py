@@ -255,7 +255,9 @@ def _calibrate(args):
                          n_processes=args.processes, progress_bar=True)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    print(f"calibration written to {card.path}", file=sys.stderr)
+    print(f"calibration written to {card.path}; the card's metrics and detection-ratio "
+          f"threshold predate it: remeasure them (benchmarks/model_quality.py)",
+          file=sys.stderr)
     return 0
 
 
@@ -459,6 +461,8 @@ def _search(args):
             args.images, settings, args.output_dir, clusters=clusters,
             parallel="current-scheduler" if client is not None else False,
             progress_bar=not args.no_progress)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
     finally:
         if client is not None:
             client.close()

@@ -284,9 +284,10 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
     itself (the ceiling that a perfect segmentation would reach).
 
     The class of a cluster follows what an observer can know: it is ``'DE'``
-    when its own diffuse emission (halo, relic, mini-halo or bridge) covers
-    at least ``min_beams`` beams of the model above ``detection_snr`` times
-    the local noise at the model's resolution inside the aperture,
+    when cluster diffuse emission (halo, relic, mini-halo or bridge; with
+    the default single cluster per field, its own) covers at least
+    ``min_beams`` beams of the model above ``detection_snr`` times the local
+    noise at the model's resolution inside the aperture,
     ``'NDE'`` when it has none, and ``'faint'`` when it has some but too
     faint to be seen.  Faint clusters are left out of the classification
     metrics, as the uncertain class of a visual classification is.
@@ -342,7 +343,7 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
 
     segmenter = RadioUNetSegmenter(weights=weights, tile_shape=tile_shape)
     card = segmenter.card
-    mask_snr = card.training.get("config", {}).get("mask_snr", 0.5)
+    mask_snr = (card.training.get("config") or {}).get("mask_snr", 0.5)
     classical = None
     if baseline:
         from .baseline import ClassicalSegmenter

@@ -6,10 +6,16 @@ and returns its data as a writable memory map, so that maps of whole
 mosaics can be filled strip by strip.
 """
 
+import re
+
 import numpy as np
 from astropy.io import fits
 
 __all__ = ["create_fits"]
+
+#: Keywords of the copied header that this file sets itself or must not have.
+_STRUCTURAL = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT",
+               "BSCALE", "BZERO", "BLANK", "END", ""}
 
 #: FITS BITPIX of the data types written.
 _BITPIX = {np.dtype(np.float32): -32, np.dtype(np.float64): -64,
@@ -61,9 +67,11 @@ def create_fits(path, shape, dtype, header=None):
     full["NAXIS1"] = nx
     full["NAXIS2"] = ny
     for card in (header or fits.Header()).cards:
-        if card.keyword not in ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND",
-                                "END", ""):
-            full.append(card)
+        # Structure and scaling are this file's own: a BSCALE/BZERO/BLANK or NAXISn
+        # copied from another file would change how its data are read.
+        if card.keyword in _STRUCTURAL or re.fullmatch(r"NAXIS\d+", card.keyword):
+            continue
+        full.append(card)
     text = full.tostring().encode("ascii")
     n_bytes = ny * nx * dtype.itemsize
     total = len(text) + -(-n_bytes // 2880) * 2880

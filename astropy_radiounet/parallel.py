@@ -1,13 +1,16 @@
 """
-Run independent tasks serially or through dask, following reproject's
-``parallel=`` convention.
+Run independent tasks serially, in local processes or through dask,
+following reproject's ``parallel=`` convention.
 
-``parallel`` is `False` (serial, in this process), `True` or an integer
-(that many local processes via dask), or ``'current-scheduler'``: whatever
-dask scheduler is active, for example a ``dask.distributed`` client
-connected to a LocalCluster or to workers on an HPC cluster.  Results are
-handed to a callback as each task finishes, so that they can be written to
-disk at once and a killed run loses nothing.
+``parallel`` is `False` (serial, in this process), `True` (one local
+process per CPU core) or a positive integer (that many local processes), or
+``'current-scheduler'``: whatever dask scheduler is active, for example a
+``dask.distributed`` client connected to a LocalCluster or to workers on an
+HPC cluster.  Results are handed to a callback as each task finishes, so
+that they can be written to disk at once and a killed run loses nothing
+(with a non-distributed dask scheduler, they are handed over at the end).
+If a local process crashes, the tasks it and the pool still held are
+reported to ``on_failure``; a rerun of a resumable command redoes them.
 """
 
 import os
@@ -43,9 +46,20 @@ def run_tasks(function, tasks, parallel, on_result, on_failure):
     >>> results
     [1, 2, 3]
     """
-    if parallel is False or parallel is None or parallel == 1:
+    if parallel is True:
+        parallel = os.cpu_count() or 1
+    elif parallel is None or parallel is False:
+        parallel = 1
+    elif parallel != "current-scheduler" and not (isinstance(parallel, int) and parallel >= 1):
+        msg = (f"parallel must be False, True, a positive number of processes or "
+               f"'current-scheduler'; got {parallel!r}.")
+        raise ValueError(msg)
+    if parallel == 1:
         for task in tasks:
             on_result(function(task))
+        return
+    if parallel != "current-scheduler":
+        _run_in_processes(function, tasks, parallel, on_result, on_failure)
         return
     import dask
 
@@ -69,10 +83,21 @@ def run_tasks(function, tasks, parallel, on_result, on_failure):
                     result = on_failure(task_of[future.key], exc)
                 on_result(result)
             return
-        results = dask.compute(*[dask.delayed(function)(task) for task in tasks])
-    else:
-        workers = os.cpu_count() if parallel is True else int(parallel)
-        results = dask.compute(*[dask.delayed(function)(task) for task in tasks],
-                               scheduler="processes", num_workers=workers)
-    for result in results:
+    # No distributed client: the active dask scheduler, results handed over at the end.
+    for result in dask.compute(*[dask.delayed(function)(task) for task in tasks]):
         on_result(result)
+
+
+def _run_in_processes(function, tasks, n_processes, on_result, on_failure):
+    """Local worker processes (spawned: safe with TensorFlow), results as they come."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(n_processes, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(function, task): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. a worker process killed
+                result = on_failure(futures[future], exc)
+            on_result(result)

@@ -185,6 +185,33 @@ def _candidate_regions(labels, table, wcs):
     return Regions(shapes)
 
 
+def _search_into(plane, segmenter, parts, header, output_dir, *, clusters, gallery_size,
+                 chunk_size, progress_bar):
+    """Fill the probability and segmentation files and measure the candidates."""
+    from .chunked_segments import segment_in_chunks
+    from .fits_output import create_fits
+
+    probability = create_fits(parts["probability"], plane.shape, np.float32, header)
+    segmenter.predict_probability(plane, out=probability)
+    labels = create_fits(parts["segmentation"], plane.shape, np.int32, header)
+    _, table = segment_in_chunks(probability, segmenter.threshold,
+                                 segmenter._n_pixels(plane.wcs, plane.beam), out=labels,
+                                 connectivity=segmenter.connectivity, chunk_size=chunk_size,
+                                 measure=partial(_measure_chunk, plane, probability),
+                                 progress_bar=progress_bar)
+    if table is None:
+        table = QTable(names=["label", "score"], dtype=[int, float])
+    else:
+        if clusters is not None and len(clusters) and plane.wcs is not None:
+            _nearest_clusters(table, clusters)
+        regions = _candidate_regions(labels, table, plane.wcs)
+        regions.write(output_dir / "candidates.reg", format="ds9", overwrite=True)
+        _gallery(plane, probability, table, output_dir / "gallery.png", n=gallery_size)
+    probability.flush()
+    labels.flush()
+    return table
+
+
 def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12,
                   chunk_size=2048, progress_bar=False):
     """
@@ -218,8 +245,6 @@ def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12
     table : `~astropy.table.QTable`
         The candidates (possibly empty), with a ``mosaic`` column.
     """
-    from .chunked_segments import segment_in_chunks
-    from .fits_output import create_fits
     from .io import read_image
 
     output_dir = Path(output_dir)
@@ -228,27 +253,17 @@ def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12
     header = plane.wcs.to_header() if plane.wcs is not None else fits.Header()
     header["MODEL"] = segmenter.card.name[:60]
     parts = {name: output_dir / f"{name}.fits.part" for name in ("probability", "segmentation")}
-    probability = create_fits(parts["probability"], plane.shape, np.float32, header)
-    segmenter.predict_probability(plane, out=probability)
-    labels = create_fits(parts["segmentation"], plane.shape, np.int32, header)
-
-    _, table = segment_in_chunks(probability, segmenter.threshold,
-                                 segmenter._n_pixels(plane.wcs, plane.beam), out=labels,
-                                 connectivity=segmenter.connectivity, chunk_size=chunk_size,
-                                 measure=partial(_measure_chunk, plane, probability),
-                                 progress_bar=progress_bar)
-    if table is None:
-        table = QTable(names=["label", "score"], dtype=[int, float])
-    else:
-        if clusters is not None and len(clusters) and plane.wcs is not None:
-            _nearest_clusters(table, clusters)
-        regions = _candidate_regions(labels, table, plane.wcs)
-        regions.write(output_dir / "candidates.reg", format="ds9", overwrite=True)
-        _gallery(plane, probability, table, output_dir / "gallery.png", n=gallery_size)
-    for name, array in (("probability", probability), ("segmentation", labels)):
-        array.flush()
-        os.replace(parts[name], output_dir / f"{name}.fits")
-    del probability, labels
+    try:
+        table = _search_into(plane, segmenter, parts, header, output_dir, clusters=clusters,
+                             gallery_size=gallery_size, chunk_size=chunk_size,
+                             progress_bar=progress_bar)
+    except BaseException:
+        for part in parts.values():
+            part.unlink(missing_ok=True)
+        raise
+    # The memory maps are closed by now: rename only closed files.
+    for name, part in parts.items():
+        os.replace(part, output_dir / f"{name}.fits")
     table["mosaic"] = [str(path)] * len(table)
     temporary = output_dir / "candidates.part.ecsv"
     table.write(temporary, format="ascii.ecsv", overwrite=True)
@@ -308,7 +323,8 @@ def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=Fals
     from .parallel import run_tasks
     from .survey import SegmenterSettings
 
-    if parallel not in (False, None, 1) and not isinstance(segmenter, SegmenterSettings):
+    serial = parallel is None or parallel is False or (parallel == 1 and parallel is not True)
+    if not serial and not isinstance(segmenter, SegmenterSettings):
         msg = ("A parallel search needs the model as SegmenterSettings (what each worker "
                "builds its model from), not a RadioUNetSegmenter object.")
         raise TypeError(msg)
@@ -317,6 +333,13 @@ def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=Fals
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = [str(path) for path in paths]
     units = {path: output_dir / Path(path).name.removesuffix(".fits") for path in paths}
+    if len(set(units.values())) < len(units):
+        names = sorted(Path(path).name for path in paths)
+        twice = sorted({name for name in names if names.count(name) > 1})
+        msg = (f"Several mosaics share a file name ({', '.join(twice)}), and each mosaic's "
+               f"products go to <output_dir>/<file name>; rename them or search them "
+               f"into different output directories.")
+        raise ValueError(msg)
     summary = {"done": 0, "skipped": 0, "failed": {}}
     tasks = []
     for path in paths:

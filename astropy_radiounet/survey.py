@@ -20,7 +20,7 @@ stops the run.
 
 Parallel runs follow reproject's ``parallel=`` convention
 (`~astropy_radiounet.parallel.run_tasks`): `False` (serial), `True` or an
-integer (that many local processes via dask), or ``'current-scheduler'``
+integer (one local process per CPU core, or that many), or ``'current-scheduler'``
 (whatever dask scheduler is active, for example a ``dask.distributed``
 client connected to an HPC cluster).  Tasks carry the cluster row, the
 mosaic path and the model settings; each worker builds the segmenter once.

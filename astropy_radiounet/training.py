@@ -38,6 +38,9 @@ __all__ = ["TrainingConfig", "make_training_pair", "make_training_pairs", "train
 
 log = logging.getLogger(__name__)
 
+#: Validation tiles use the recipe's seed plus this offset.
+VALIDATION_SEED_OFFSET = 1_000_003
+
 
 @dataclass
 class TrainingConfig:
@@ -402,7 +405,8 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
     started = time.perf_counter()
     x_train, y_train = _cached_pairs(config, config.n_train, config.seed, cache_dir,
                                      n_processes=n_processes, progress_bar=progress_bar)
-    x_val, y_val = _cached_pairs(config, config.n_val, config.seed + 1_000_003, cache_dir,
+    x_val, y_val = _cached_pairs(config, config.n_val, config.seed + VALIDATION_SEED_OFFSET,
+                                 cache_dir,
                                  n_processes=n_processes, progress_bar=progress_bar)
     simulated = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
@@ -436,7 +440,9 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
     raw = model.predict(x_val, batch_size=config.batch_size, verbose=0)
     card.calibration = ProbabilityCalibration.fit(y_val, raw)
     card.metrics = {
+        # Optimistic: the calibration was fitted on these same validation tiles.
         "validation_pixels": pixel_metrics(y_val, card.calibrate(raw)),
+        "validation_note": "measured on the validation tiles the calibration was fitted on",
         "epochs_run": len(history.history["loss"]),
         "best_val_loss": float(min(history.history["val_loss"])),
         "simulation_seconds": round(simulated - started, 1),
@@ -486,11 +492,18 @@ def calibrate(weights, *, n_tiles=300, seed=4242, n_processes=1, progress_bar=Fa
                f"held-out data can be simulated to calibrate it.")
         raise ValueError(msg)
     config = TrainingConfig(**recipe)
+    if seed in (config.seed, config.seed + VALIDATION_SEED_OFFSET):
+        msg = (f"seed={seed} is the seed of the model's training or validation tiles; "
+               f"calibrate on tiles it never saw, with another seed.")
+        raise ValueError(msg)
     x, y = make_training_pairs(config, n_tiles, seed=seed, n_processes=n_processes,
                                progress_bar=progress_bar)
     raw = model.predict(x, batch_size=config.batch_size, verbose=0)
     card.calibration = ProbabilityCalibration.fit(y, raw)
     card.training["calibration"] = (f"isotonic fit on {n_tiles} simulated tiles of the "
                                     f"recipe, seed {seed}")
+    card.metrics["after_calibration"] = (
+        "the calibration was refitted after the metrics and the detection-ratio threshold "
+        "in this card were measured: remeasure them (benchmarks/model_quality.py)")
     card.write(card.path)
     return card

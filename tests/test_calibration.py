@@ -48,3 +48,14 @@ def test_card_round_trip_and_segmenter_applies_it(tmp_path):
     image = np.random.default_rng(0).normal(0, 1e-4, (80, 90))
     probability = segmenter.predict_probability(image)
     np.testing.assert_allclose(probability, 0.25, atol=1e-6)
+
+
+def test_tiny_knots_survive_the_card(tmp_path):
+    """A confident model has bin means of 1e-7 and less; the card must read back."""
+    rng = np.random.default_rng(3)
+    raw = np.concatenate([10 ** rng.uniform(-9, -5, 50_000), rng.uniform(0, 1, 50_000)])
+    truth = rng.uniform(size=raw.size) < raw
+    calibration = ProbabilityCalibration.fit(truth, raw)
+    again = ProbabilityCalibration.from_dict(calibration.to_dict())
+    np.testing.assert_allclose(again([1e-8, 0.5]), calibration([1e-8, 0.5]), rtol=1e-6)
+    assert calibration(0.3).shape == ()

@@ -51,3 +51,14 @@ def test_no_segments_and_bad_arguments():
         segment_in_chunks(probability, 0.5, 4, out=labels, chunk_size=8)
     with pytest.raises(ValueError, match="out must be an integer array"):
         segment_in_chunks(probability, 0.5, 4, out=np.zeros((40, 40)), chunk_size=16)
+
+
+def test_large_n_pixels_with_small_margin():
+    """A segment cut by a chunk edge into pieces smaller than n_pixels is still found."""
+    probability = np.zeros((64, 64), np.float32)
+    probability[20, 5:60] = 0.9  # a 55-pixel line crossing chunk borders
+    labels = np.zeros((64, 64), np.int32)
+    n, _ = segment_in_chunks(probability, 0.5, 40, out=labels, chunk_size=16, margin=4)
+    single = threshold_map(probability, 0.5, 40)
+    assert n == single.n_labels == 1
+    np.testing.assert_array_equal(labels, single.data)

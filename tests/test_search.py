@@ -145,3 +145,12 @@ def test_search_on_a_distributed_client_equals_serial(tmp_path, tiny_model_dir):
     assert summary["done"] == 2 and not summary["failed"] and summary["seconds"] >= 0
     assert len(table) == len(serial)
     np.testing.assert_allclose(table["score"], serial["score"], rtol=1e-6)
+
+
+def test_mosaics_with_the_same_file_name_are_refused(tmp_path, tiny_model_dir):
+    from astropy_radiounet.survey import SegmenterSettings
+
+    paths = [tmp_path / "a" / "m.fits", tmp_path / "b" / "m.fits"]
+    settings = SegmenterSettings(weights=str(tiny_model_dir / "tiny.json"))
+    with pytest.raises(ValueError, match=r"share a file name \(m.fits\)"):
+        search_mosaics(paths, settings, tmp_path / "out")

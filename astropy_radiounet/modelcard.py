@@ -300,6 +300,12 @@ def save_model(model, card, directory, *, stem=None):
     directory.mkdir(parents=True, exist_ok=True)
     stem = stem or card.backbone
     weights_path = directory / f"{stem}.weights.h5"
+    if getattr(model, "optimizer", None) is not None:
+        # A compiled model would save its optimizer's state too (three times the
+        # size); the card describes an inference model, so save a clean copy.
+        clean = get_backbone(card.backbone).build(card.config)
+        clean.set_weights(model.get_weights())
+        model = clean
     model.save_weights(weights_path)
     card.weights = weights_path.name
     card.sha256 = file_sha256(weights_path)

@@ -64,6 +64,14 @@ def test_train_writes_a_loadable_model(tmp_path, capsys):
     assert 0 <= card.metrics["validation_pixels"]["positive_fraction"] <= 1
     assert (tmp_path / "small.curves.png").stat().st_size > 5000
     assert (tmp_path / "small.config.json").exists()
+    assert card.calibration is not None
+    # Weights only, no optimizer state: the size of an untrained model's weights.
+    from astropy_radiounet.modelcard import load_model, save_model
+
+    fresh, fresh_card = load_model("unet", None, config=SMALL["backbone_config"])
+    save_model(fresh, fresh_card, tmp_path / "fresh")
+    trained_size = (tmp_path / "small.weights.h5").stat().st_size
+    assert trained_size < 1.2 * (tmp_path / "fresh" / "unet.weights.h5").stat().st_size
     segmenter = RadioUNetSegmenter(weights=card_path, tile_shape=(64, 64))
     from helpers import lotss_like_image
 

@@ -284,10 +284,11 @@ def _train(args):
 
 
 def _print_metrics(title, metrics):
-    print(f"\n{title}\n| {'metric':18s} | {'value':>8s} |")
-    print(f"|{'-' * 20}|{'-' * 10}|")
+    width = max(len("metric"), *(len(name) for name in metrics))
+    print(f"\n{title}\n| {'metric':{width}s} | {'value':>9s} |")
+    print(f"|{'-' * (width + 2)}|{'-' * 11}|")
     for name, value in metrics.items():
-        print(f"| {name:18s} | {value:8.4g} |")
+        print(f"| {name:{width}s} | {value:9.4g} |")
 
 
 def _evaluate(args):

@@ -60,7 +60,8 @@ def plot_overlay(image, probability, *, wcs=None, segment_image=None, threshold=
     threshold : float, optional
         Probability contour drawn thick (the segmentation threshold).
     levels : sequence of float, optional
-        Further probability contours drawn thin; (0.1, 0.9) by default.
+        Further probability contours drawn thin; (0.1, 0.75) by default (the
+        calibrated probabilities of the shipped model rarely exceed 0.8).
     ax : `~matplotlib.axes.Axes`, optional
         Axes to draw on; a new figure is made when not given.
     title : str, optional
@@ -94,7 +95,7 @@ def plot_overlay(image, probability, *, wcs=None, segment_image=None, threshold=
     ax.imshow(image, origin="lower", cmap="gray_r", norm=image_normalization(image),
               interpolation="nearest")
     finite_probability = np.where(np.isfinite(probability), probability, 0.0)
-    levels = (0.1, 0.9) if levels is None else levels
+    levels = (0.1, 0.75) if levels is None else levels
     thin = sorted(level for level in levels if level != threshold)
     if thin:
         ax.contour(finite_probability, levels=thin, colors="tab:orange", linewidths=0.6,

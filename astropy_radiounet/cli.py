@@ -25,6 +25,7 @@ catalogue on the survey mosaics covering it.
 """
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -379,6 +380,20 @@ def _dask_client(args):
     return Client(cluster)
 
 
+@contextlib.contextmanager
+def _scale_out(args):
+    """The ``parallel=`` of --workers/--scheduler; the dask client lives for the block."""
+    client = _dask_client(args)
+    try:
+        yield "current-scheduler" if client is not None else False
+    finally:
+        if client is not None:
+            cluster = client.cluster  # the LocalCluster of --workers, None for --scheduler
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
 def _classify(args):
     from .survey import SegmenterSettings, classify_clusters
 
@@ -387,18 +402,14 @@ def _classify(args):
     if missing:
         raise CommandError(f"no such file: {', '.join(missing)}")
     settings = SegmenterSettings(backbone=args.backbone, weights=args.weights)
-    client = _dask_client(args)
     try:
-        table, counts = classify_clusters(
-            catalog, args.images, output_dir=args.output_dir, settings=settings,
-            factor=args.factor, ratio_threshold=args.ratio_threshold, products=args.products,
-            parallel="current-scheduler" if client is not None else False,
-            progress_bar=not args.no_progress)
+        with _scale_out(args) as parallel:
+            table, counts = classify_clusters(
+                catalog, args.images, output_dir=args.output_dir, settings=settings,
+                factor=args.factor, ratio_threshold=args.ratio_threshold,
+                products=args.products, parallel=parallel, progress_bar=not args.no_progress)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    finally:
-        if client is not None:
-            client.close()
     print(f"{len(table)} clusters in {Path(args.output_dir) / 'clusters_classified.ecsv'}: "
           f"{counts['done']} done now, {counts['skipped']} done before, "
           f"{counts['failed']} failed, {counts['off_footprint']} off the footprint "
@@ -456,17 +467,13 @@ def _search(args):
         segmenter_for(settings)  # a bad model or option is reported before any work
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    client = _dask_client(args)
     try:
-        table, summary = search_mosaics(
-            args.images, settings, args.output_dir, clusters=clusters,
-            parallel="current-scheduler" if client is not None else False,
-            progress_bar=not args.no_progress)
+        with _scale_out(args) as parallel:
+            table, summary = search_mosaics(args.images, settings, args.output_dir,
+                                            clusters=clusters, parallel=parallel,
+                                            progress_bar=not args.no_progress)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    finally:
-        if client is not None:
-            client.close()
     for path, reason in summary["failed"].items():
         print(f"radiounet: {path}: {reason}", file=sys.stderr)
     print(f"{len(table)} candidates in {Path(args.output_dir) / 'candidates.ecsv'}: "

@@ -154,3 +154,13 @@ def test_mosaics_with_the_same_file_name_are_refused(tmp_path, tiny_model_dir):
     settings = SegmenterSettings(weights=str(tiny_model_dir / "tiny.json"))
     with pytest.raises(ValueError, match=r"share a file name \(m.fits\)"):
         search_mosaics(paths, settings, tmp_path / "out")
+
+
+def test_search_command_with_local_workers(tmp_path, tiny_model_dir, lotss_fits, capsys):
+    pytest.importorskip("distributed")
+    status = main(["search", str(lotss_fits), "-o", str(tmp_path / "w"), "--weights",
+                   str(tiny_model_dir / "tiny.json"), "--threshold", "0.0", "--workers", "1",
+                   "--no-progress"])
+    assert status == 0
+    assert "1 mosaics searched now" in capsys.readouterr().err
+    assert (tmp_path / "w" / "field" / "candidates.ecsv").exists()

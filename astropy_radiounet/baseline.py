@@ -137,7 +137,9 @@ class ClassicalSegmenter:
         compact : `~numpy.ndarray`
             `True` on the pixels of compact islands.
         """
-        factor = scale_factor(plane, self.card)
+        return self._compact_sources(plane, scale_factor(plane, self.card))
+
+    def _compact_sources(self, plane, factor):
         values, valid = plane.read()
         noise = NoiseMap.estimate(plane, box_size=int(round(self.card.noise_box_size
                                                             * factor)))
@@ -174,7 +176,7 @@ class ClassicalSegmenter:
         tapered = on_model_grid(plane, self.card, factor)
         noise = NoiseMap.estimate(tapered, box_size=self.card.noise_box_size)()
         values, valid = tapered.read()
-        compact = self.compact_sources(plane)
+        compact = self._compact_sources(plane, factor)
         compact_plane = _replace(plane, data=np.where(compact, plane.data, 0.0), mask=None)
         compact_tapered = on_model_grid(compact_plane, self.card, factor).read()[0]
         keep = valid & (compact_tapered < self.compact_mask_snr * noise)

@@ -24,10 +24,6 @@ from .segmentation import threshold_map
 __all__ = ["segment_in_chunks"]
 
 
-def _chunk_starts(n, size):
-    return range(0, n, size)
-
-
 def _owned_segments(labels, origin, core, shape):
     """
     Segments of a chunk whose first pixel lies in its core.
@@ -150,7 +146,7 @@ def segment_in_chunks(probability, threshold, n_pixels, *, out, connectivity=8,
         raise ValueError(msg)
     ny, nx = probability.shape
     cores = [(slice(r, min(r + chunk_size, ny)), slice(c, min(c + chunk_size, nx)))
-             for r in _chunk_starts(ny, chunk_size) for c in _chunk_starts(nx, chunk_size)]
+             for r in range(0, ny, chunk_size) for c in range(0, nx, chunk_size)]
     strip = max(1, chunk_size**2 // max(nx, 1))  # rows of about one chunk's pixels
     for start in range(0, ny, strip):
         out[start:start + strip] = 0

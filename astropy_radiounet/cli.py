@@ -215,6 +215,9 @@ def _add_train_parsers(subparsers):
                         help="output directory (default: radiounet-model)")
     parser.add_argument("--processes", type=int, default=1,
                         help="processes simulating the training data (default: 1)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="keep the simulated tiles here, keyed by the data recipe, so "
+                             "that another run with the same data recipe reuses them")
     parser.add_argument("--print-config", action="store_true",
                         help="print the config (default recipe if none given) and stop")
     parser.add_argument("--no-progress", action="store_true", help="hide progress output")
@@ -277,7 +280,7 @@ def _train(args):
         return 0
     try:
         card_path = train(config, args.output_dir, n_processes=args.processes,
-                          progress_bar=not args.no_progress)
+                          progress_bar=not args.no_progress, cache_dir=args.cache_dir)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     print(f"model card: {card_path}", file=sys.stderr)

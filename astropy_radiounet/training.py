@@ -79,6 +79,9 @@ class TrainingConfig:
     epochs, batch_size, patience : int
         Maximum epochs, batch size, epochs without validation improvement
         before stopping.
+    reduce_lr_patience : int or None
+        Epochs without validation improvement after which the learning rate
+        is halved (None: a constant learning rate).
     max_minutes : float or None
         Wall-clock budget of the fitting (105 minutes by default, so that the
         default recipe, simulation included, ends within two hours on two
@@ -110,6 +113,7 @@ class TrainingConfig:
     epochs: int = 40
     batch_size: int = 16
     patience: int = 6
+    reduce_lr_patience: int | None = None
     max_minutes: float | None = 105.0
     seed: int = 0
 
@@ -425,6 +429,10 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
                                         monitor="val_loss", save_best_only=True,
                                         save_weights_only=True),
     ]
+    if config.reduce_lr_patience is not None:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience,
+            min_lr=config.learning_rate / 64))
     if config.max_minutes is not None:
         callbacks.append(_time_budget_callback(config.max_minutes))
     history = model.fit(

@@ -1,0 +1,7 @@
+"""``python -m astropy_radiounet``: the ``radiounet`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -4,10 +4,15 @@ observed frequency of diffuse emission, fitted on held-out simulated data.
 
 A network trained with an overlap (Dice/Tversky) term is rarely calibrated:
 pixels it scores 0.8 may be diffuse only 60 per cent of the time.
-`ProbabilityCalibration` is fitted by isotonic regression (pool adjacent
-violators) of the truth on the raw output, in quantile bins; it is stored in
-the model card and applied by `~astropy_radiounet.RadioUNetSegmenter` to
-every prediction, so that a probability of 0.5 means what it says.
+`ProbabilityCalibration` is fitted by centred isotonic regression of the
+truth on the raw output, in quantile bins: pool adjacent violators, then
+one knot at the centre of each pooled run, joined linearly.  Unlike plain
+isotonic regression, whose flat runs give many raw values one calibrated
+value, the map is strictly increasing, so it keeps the network's ranking
+of pixels -- and hence of detection ratios, which average many faint
+pixels.  It is stored in the model card and applied by
+`~astropy_radiounet.RadioUNetSegmenter` to every prediction, so that a
+probability of 0.5 means what it says.
 """
 
 from dataclasses import dataclass
@@ -18,7 +23,11 @@ __all__ = ["ProbabilityCalibration"]
 
 
 def _pool_adjacent_violators(values, weights):
-    """Weighted least-squares non-decreasing fit to ``values``."""
+    """
+    Weighted least-squares non-decreasing fit to ``values``.
+
+    Returns the value of each pooled run and the number of ``values`` in it.
+    """
     means, totals, sizes = [], [], []
     for value, weight in zip(values, weights):
         means.append(float(value))
@@ -30,13 +39,34 @@ def _pool_adjacent_violators(values, weights):
             totals[-2] = weight
             sizes[-2] += sizes[-1]
             del means[-1], totals[-1], sizes[-1]
-    return np.repeat(means, sizes)
+    return np.array(means), np.array(sizes)
+
+
+def _centred_knots(raw, values, sizes, weights):
+    """
+    One knot per pooled run, at its weighted mean raw probability, anchored at
+    (0, 0) and (1, 1) where the runs leave room: strictly increasing between
+    runs of different values.
+    """
+    run = np.repeat(np.arange(len(values)), sizes)
+    centre = np.bincount(run, weights=raw * weights) / np.bincount(run, weights=weights)
+    knots_raw, knots = list(centre), list(values)
+    if knots_raw[0] > 0 and knots[0] > 0:
+        knots_raw.insert(0, 0.0)
+        knots.insert(0, 0.0)
+    if knots_raw[-1] < 1 and knots[-1] < 1:
+        knots_raw.append(1.0)
+        knots.append(1.0)
+    return np.array(knots_raw), np.array(knots)
 
 
 @dataclass
 class ProbabilityCalibration:
     """
     Piecewise-linear, non-decreasing map from raw to calibrated probability.
+
+    `fit` makes it strictly increasing between its first and last knots, so
+    that it changes the scale of probabilities but not their order.
 
     Parameters
     ----------
@@ -80,7 +110,11 @@ class ProbabilityCalibration:
     @classmethod
     def fit(cls, truth, probability, *, n_bins=100):
         """
-        Fit the calibration by isotonic regression in quantile bins.
+        Fit the calibration by centred isotonic regression in quantile bins.
+
+        The truth fraction in each bin is made non-decreasing by pooling
+        adjacent violators; each pooled run becomes one knot at its mean raw
+        probability, and the knots are joined linearly (anchored at 0 and 1).
 
         Parameters
         ----------
@@ -113,7 +147,8 @@ class ProbabilityCalibration:
                / counts[filled])
         observed = (np.bincount(index, weights=truth, minlength=counts.size)[filled]
                     / counts[filled])
-        calibrated = _pool_adjacent_violators(observed, counts[filled])
+        values, sizes = _pool_adjacent_violators(observed, counts[filled])
+        raw, calibrated = _centred_knots(raw, values, sizes, counts[filled])
         # Knots equal at the precision of the card are merged, so it reads back.
         raw, unique = np.unique([float(f"{v:.9g}") for v in raw], return_index=True)
         calibrated = calibrated[unique]
@@ -128,14 +163,17 @@ class ProbabilityCalibration:
 
     def to_dict(self):
         """JSON-serialisable form for the model card (nine significant digits)."""
-        return {"method": "isotonic", "raw": [float(f"{v:.9g}") for v in self.raw],
+        return {"method": "centred-isotonic", "raw": [float(f"{v:.9g}") for v in self.raw],
                 "calibrated": [float(f"{v:.9g}") for v in self.calibrated]}
 
     @classmethod
     def from_dict(cls, values):
         """Read the model card's form (see `to_dict`)."""
-        if values.get("method") != "isotonic":
+        # 'isotonic' cards (plain isotonic fits) are read the same way: both
+        # are stored as knots joined linearly.
+        if values.get("method") not in ("centred-isotonic", "isotonic"):
             msg = (f"Unknown probability calibration method {values.get('method')!r} in the "
-                   f"model card; this version understands 'isotonic'.")
+                   f"model card; this version understands 'centred-isotonic' and "
+                   f"'isotonic'.")
             raise ValueError(msg)
         return cls(values["raw"], values["calibrated"])

@@ -56,7 +56,8 @@ def main(argv=None):
         env.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", f"{0.9 / len(configs):.2f}")
     runs = {}
     for name, config in configs.items():
-        config.max_minutes = left / 60
+        if config.max_minutes is not None:
+            config.max_minutes = min(config.max_minutes, left / 60)
         recipe = args.output / f"{name}.recipe.json"
         args.output.mkdir(parents=True, exist_ok=True)
         config.write(recipe)
@@ -67,8 +68,14 @@ def main(argv=None):
                       log)
     print(f"[{time.perf_counter() - start:6.0f} s] training {', '.join(runs)} for "
           f"{left / 60:.1f} min", flush=True)
+    deadline = start + args.deadline
     for name, (process, log) in runs.items():
-        process.wait()
+        try:
+            process.wait(timeout=max(deadline - time.perf_counter(), 1))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            print(f"{name}: stopped at the deadline", flush=True)
         log.close()
         card = args.output / name / f"{configs[name].name}.json"
         status = f"exit {process.returncode}"

@@ -38,11 +38,18 @@ def main(argv=None):
                         help="seconds each run keeps after fitting (calibration, writing)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="directory of the simulated tiles (default: OUTPUT/cache)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="train with this seed instead of each recipe's (a measure of "
+                             "the spread between runs); the stems get a '_seed<N>' suffix")
     parser.add_argument("--tar", action="store_true", help="also pack each model directory")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     cache = args.cache or args.output / "cache"
     configs = {path.stem: TrainingConfig.read(path) for path in args.recipes}
+    if args.seed is not None:
+        for config in configs.values():
+            config.seed = args.seed
+        configs = {f"{name}_seed{args.seed}": config for name, config in configs.items()}
     for name, config in configs.items():
         for n, seed in ((config.n_train, config.seed),
                         (config.n_val, config.seed + VALIDATION_SEED_OFFSET)):

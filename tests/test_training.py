@@ -116,6 +116,18 @@ def test_roc_auc_and_best_threshold():
     assert metrics["accuracy"] == 1.0 and metrics["tp"] == 3 and metrics["fp"] == 0
 
 
+def test_best_threshold_balances_the_classes():
+    """Nine negatives for one positive: the plain accuracy would call all of
+    them negative (0.9) rather than catch the positive with two false
+    positives (0.8); the balanced accuracy catches it."""
+    scores = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.75]
+    labels = [0] * 9 + [1]
+    threshold = best_threshold(scores, labels)
+    assert 0.7 < threshold < 0.75
+    metrics = classification_metrics(scores, labels, threshold)
+    assert metrics["tp"] == 1 and metrics["fp"] == 2
+
+
 def test_time_budget_and_data_cache(tmp_path):
     config = TrainingConfig(**{**SMALL, "epochs": 5, "patience": 5, "max_minutes": 0.0})
     card = ModelCard.read(train(config, tmp_path / "m", progress_bar=False,

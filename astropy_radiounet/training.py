@@ -327,17 +327,22 @@ def _time_budget_callback(max_minutes):
     return TimeBudget()
 
 
-def _cached_pairs(config, n, seed, cache_dir, **kwargs):
-    """Simulated pairs, read from or written to ``cache_dir`` when given."""
-    if cache_dir is None:
-        return make_training_pairs(config, n, seed=seed, **kwargs)
+def _cache_path(config, n, seed, cache_dir):
+    """Where the pairs of this data recipe, number and seed are cached."""
     import hashlib
 
     recipe = {key: value for key, value in asdict(config).items()
               if key in ("pixel_scale_arcsec", "beam_arcsec", "snr_max", "noise_box_size",
                          "tile_size", "mask_snr", "field")}
     key = hashlib.sha256(json.dumps([recipe, n, seed], sort_keys=True).encode()).hexdigest()
-    path = Path(cache_dir) / f"pairs_{key[:16]}.npz"
+    return Path(cache_dir) / f"pairs_{key[:16]}.npz"
+
+
+def _cached_pairs(config, n, seed, cache_dir, **kwargs):
+    """Simulated pairs, read from or written to ``cache_dir`` when given."""
+    if cache_dir is None:
+        return make_training_pairs(config, n, seed=seed, **kwargs)
+    path = _cache_path(config, n, seed, cache_dir)
     if path.is_file():
         with np.load(path) as cached:
             return cached["x"], cached["y"]
@@ -407,6 +412,10 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
                f"backbone configuration.")
         raise ValueError(msg)
     started = time.perf_counter()
+    from_cache = cache_dir is not None and all(
+        _cache_path(config, n, seed, cache_dir).is_file()
+        for n, seed in ((config.n_train, config.seed),
+                        (config.n_val, config.seed + VALIDATION_SEED_OFFSET)))
     x_train, y_train = _cached_pairs(config, config.n_train, config.seed, cache_dir,
                                      n_processes=n_processes, progress_bar=progress_bar)
     x_val, y_val = _cached_pairs(config, config.n_val, config.seed + VALIDATION_SEED_OFFSET,
@@ -453,7 +462,9 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
         "validation_note": "measured on the validation tiles the calibration was fitted on",
         "epochs_run": len(history.history["loss"]),
         "best_val_loss": float(min(history.history["val_loss"])),
+        # Seconds to simulate the tiles, or to read them from the cache.
         "simulation_seconds": round(simulated - started, 1),
+        "tiles_from_cache": from_cache,
         "training_seconds": round(time.perf_counter() - simulated, 1),
         "keras_backend": keras.backend.backend(),
     }

@@ -11,8 +11,8 @@ and, with ``--tar``, packed as ``OUTPUT/<recipe stem>.tar``.
 Run on a GPU machine with Keras 3 on JAX or PyTorch::
 
     KERAS_BACKEND=jax python benchmarks/train_on_gpu.py out \\
-        benchmarks/recipes/gpu_a.json benchmarks/recipes/gpu_b.json \\
-        --processes 16 --deadline 540 --tar
+        benchmarks/recipes/unet_gpu.json benchmarks/recipes/unet_gpu_tversky.json \\
+        --processes 16 --deadline 555 --tar
 """
 
 import argparse

@@ -26,7 +26,7 @@ def test_config_round_trip_and_unknown_keys(tmp_path):
     from astropy_radiounet.models import default_card_path
 
     shipped = TrainingConfig.read(default_card_path("unet"))  # a card gives its recipe
-    assert shipped.epochs == 10 and shipped.n_train == 2000
+    assert shipped.epochs == 47 and shipped.n_train == 8000 and shipped.max_minutes is None
     (tmp_path / "bad.json").write_text(json.dumps({"epochz": 3}))
     with pytest.raises(ValueError, match="Unknown training config keys \\['epochz'\\]"):
         TrainingConfig.read(tmp_path / "bad.json")
@@ -133,11 +133,14 @@ def test_time_budget_and_data_cache(tmp_path):
     card = ModelCard.read(train(config, tmp_path / "m", progress_bar=False,
                                 cache_dir=tmp_path / "cache"))
     assert card.metrics["epochs_run"] == 1
+    assert card.metrics["tiles_from_cache"] is False
     cached = sorted((tmp_path / "cache").glob("pairs_*.npz"))
     assert len(cached) == 2  # training and validation pairs
     before = [p.stat().st_mtime_ns for p in cached]
-    train(config, tmp_path / "m2", progress_bar=False, cache_dir=tmp_path / "cache")
+    again = ModelCard.read(train(config, tmp_path / "m2", progress_bar=False,
+                                 cache_dir=tmp_path / "cache"))
     assert [p.stat().st_mtime_ns for p in cached] == before
+    assert again.metrics["tiles_from_cache"] is True
     assert not list((tmp_path / "m").glob("*.best.weights.h5"))
 
 

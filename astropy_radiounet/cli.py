@@ -13,8 +13,9 @@ directory:
 (``field``), a training set of (image, mask) pairs (``training-set``) or a
 sample of cluster fields with its catalogue (``clusters``).
 
-``radiounet train`` trains a model on simulated fields and ``radiounet
-evaluate`` measures one on fresh simulated tiles.
+``radiounet train`` trains a model on simulated fields, ``radiounet
+evaluate`` measures one on fresh simulated tiles and ``radiounet calibrate``
+refits its probability calibration on them.
 
 ``radiounet classify`` measures the detection ratio around every cluster of a
 catalogue on the survey mosaics covering it.
@@ -221,6 +222,8 @@ def _add_train_parsers(subparsers):
     parser.add_argument("--print-config", action="store_true",
                         help="print the config (default recipe if none given) and stop")
     parser.add_argument("--no-progress", action="store_true", help="hide progress output")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a model of the same name in the output directory")
     parser.set_defaults(handler=_train)
 
     evaluate = subparsers.add_parser(
@@ -240,7 +243,7 @@ def _add_train_parsers(subparsers):
 
     calibrate = subparsers.add_parser(
         "calibrate", help="fit a model's probability calibration on simulated tiles",
-        description="Fit the isotonic map from a model's raw output to calibrated "
+        description="Fit the centred isotonic map from a model's raw output to calibrated "
                     "probability on freshly simulated tiles made with the recipe in its "
                     "card, and store it in the card (rewritten in place).")
     calibrate.add_argument("--weights", required=True,
@@ -280,7 +283,11 @@ def _train(args):
         return 0
     try:
         card_path = train(config, args.output_dir, n_processes=args.processes,
-                          progress_bar=not args.no_progress, cache_dir=args.cache_dir)
+                          progress_bar=not args.no_progress, cache_dir=args.cache_dir,
+                          overwrite=args.overwrite)
+    except FileExistsError as exc:
+        raise CommandError(str(exc).replace("pass overwrite=True", "use --overwrite")) \
+            from exc
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     print(f"model card: {card_path}", file=sys.stderr)
@@ -310,7 +317,7 @@ def _evaluate(args):
                   f"cluster of {args.n_fields} simulated fields (seed {args.seed + 1}): "
                   f"{summary['n_de']} DE, {summary['n_nde']} NDE, {summary['n_faint']} "
                   f"with diffuse emission too faint to see (left out); thresholds "
-                  f"maximise the accuracy on these fields.")
+                  f"maximise the balanced accuracy on these fields.")
             print(format_cluster_summary(summary))
     except ValueError as exc:
         raise CommandError(str(exc)) from exc

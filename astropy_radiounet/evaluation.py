@@ -8,7 +8,7 @@ How good is a model?  Measured on simulated data it never saw.
   around simulated clusters with (DE) and without (NDE) diffuse emission;
   NDE fields still hold the confusers (radio galaxies, compact-source
   over-densities).  The ROC AUC, and the accuracy, precision and recall at
-  the threshold that maximises accuracy, summarise how well R separates the
+  the threshold that maximises the balanced accuracy, summarise how well R separates the
   two classes.
 """
 

@@ -202,13 +202,32 @@ def _celestial_plane(data, header, *, source):
     return plane, (wcs.celestial if wcs is not None else None)
 
 
-def _from_hdu(hdu, *, source):
+def _resolve_unit(own, given, *, source):
+    """
+    Unit and scale to Jy/beam of an input whose own unit is ``own`` (None
+    when it carries none), with the ``unit`` keyword ``given``: the keyword
+    supplies a missing unit, and must agree with a unit the input carries.
+    """
+    if given is None:
+        return parse_brightness_unit(own, source=source)
+    unit, scale = parse_brightness_unit(given, source="unit keyword")
+    if own is not None:
+        own_unit, own_scale = parse_brightness_unit(own, source=source)
+        if own_scale != scale:
+            msg = (f"unit={unit.to_string()!r} was passed, but the {source} says its values "
+                   f"are in {own_unit.to_string()!r}; leave unit out to use the input's "
+                   f"own unit, or correct the input.")
+            raise ValueError(msg)
+    return unit, scale
+
+
+def _from_hdu(hdu, *, source, unit=None):
     data, wcs = _celestial_plane(hdu.data, hdu.header, source=source)
     bunit = hdu.header.get("BUNIT")
-    if bunit is None:
-        warnings.warn(f"The {source} has no BUNIT keyword; assuming Jy/beam.",
-                      AstropyUserWarning)
-    unit, scale = parse_brightness_unit(bunit, source=source)
+    if bunit is None and unit is None:
+        warnings.warn(f"The {source} has no BUNIT keyword; assuming Jy/beam (pass unit= "
+                      f"if it is not).", AstropyUserWarning)
+    unit, scale = _resolve_unit(bunit, unit, source=source)
     return ImagePlane(data=data, mask=None, wcs=wcs, beam=GaussianBeam.from_header(hdu.header),
                       unit=unit, scale=scale, header=hdu.header)
 
@@ -254,7 +273,11 @@ def read_image(data, *, mask=None, wcs=None, unit=None):
         their own WCS (FITS, NDData) an explicit ``wcs`` replaces it with an
         `~astropy.utils.exceptions.AstropyUserWarning`.
     unit : str or `~astropy.units.UnitBase`, optional
-        Brightness unit of a plain array; Jy/beam when not given.
+        Brightness unit (a flux density per beam) of an input that carries
+        none: a plain array, or a FITS image or NDData without a unit;
+        Jy/beam when not given.  An input that carries its own unit (BUNIT,
+        ``NDData.unit``, a Quantity) keeps it, and a ``unit`` that disagrees
+        with it is an error.
 
     Returns
     -------
@@ -270,6 +293,7 @@ def read_image(data, *, mask=None, wcs=None, unit=None):
     """
     if isinstance(data, ImagePlane):
         plane = data
+        _resolve_unit(plane.unit, unit, source="ImagePlane")
     elif isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         if not os.path.exists(path):
@@ -281,17 +305,18 @@ def read_image(data, *, mask=None, wcs=None, unit=None):
             msg = f"Cannot read {path!r} as FITS ({exc}); is it a FITS image?"
             raise ValueError(msg) from exc
         plane = _from_hdu(_first_image_hdu(hdulist, source=f"file {path!r}"),
-                          source=f"file {path!r}")
+                          source=f"file {path!r}", unit=unit)
     elif isinstance(data, fits.HDUList):
-        plane = _from_hdu(_first_image_hdu(data, source="HDUList"), source="HDUList")
+        plane = _from_hdu(_first_image_hdu(data, source="HDUList"), source="HDUList",
+                          unit=unit)
     elif isinstance(data, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
-        plane = _from_hdu(data, source=type(data).__name__)
+        plane = _from_hdu(data, source=type(data).__name__, unit=unit)
     elif isinstance(data, NDData):
-        plane = _from_nddata(data, mask=mask, wcs=wcs)
+        plane = _from_nddata(data, mask=mask, wcs=wcs, unit=unit)
         mask = wcs = None  # already applied
     elif isinstance(data, u.Quantity):
         array, _ = _celestial_plane(np.asarray(data.value), None, source="Quantity")
-        unit, scale = parse_brightness_unit(data.unit, source="Quantity")
+        unit, scale = _resolve_unit(data.unit, unit, source="Quantity")
         plane = ImagePlane(data=array, mask=None, wcs=None, beam=None, unit=unit, scale=scale)
     elif isinstance(data, np.ndarray) or np.ndim(data) >= 2:
         array = np.asanyarray(data)
@@ -334,7 +359,7 @@ def _replace(plane, **changes):
     return ImagePlane(**values)
 
 
-def _from_nddata(nddata, *, mask, wcs):
+def _from_nddata(nddata, *, mask, wcs, unit=None):
     header = nddata.meta if isinstance(nddata.meta, fits.Header) else None
     array, _ = _celestial_plane(np.asanyarray(nddata.data), None, source="NDData")
     own_wcs = nddata.wcs
@@ -358,10 +383,10 @@ def _from_nddata(nddata, *, mask, wcs):
             warnings.warn("The NDData carries its own mask; the mask keyword replaces it.",
                           AstropyUserWarning)
         own_mask = mask
-    unit = nddata.unit
-    if unit is None and header is not None:
-        unit = header.get("BUNIT")
-    unit, scale = parse_brightness_unit(unit, source="NDData")
+    own = nddata.unit
+    if own is None and header is not None:
+        own = header.get("BUNIT")
+    unit, scale = _resolve_unit(own, unit, source="NDData")
     beam = GaussianBeam.from_header(header) if header is not None else None
     if beam is None and isinstance(nddata.meta, dict) and "BMAJ" in nddata.meta:
         beam = GaussianBeam.from_header(nddata.meta)

@@ -275,12 +275,17 @@ class LogNormalisation:
 
     @classmethod
     def from_dict(cls, config):
-        """Build from `to_dict` output, refusing unknown methods."""
+        """Build from `to_dict` output, refusing unknown methods and keys."""
         config = dict(config)
         method = config.pop("method", "symlog_snr")
         if method != "symlog_snr":
             msg = (f"Unknown normalisation method {method!r} in the model card; this "
                    f"version of astropy_radiounet knows 'symlog_snr'.  Upgrade the package.")
             raise ValueError(msg)
-        config = {key: value for key, value in config.items() if key in ("snr_max",)}
+        unknown = sorted(set(config) - {"snr_max"})
+        if unknown:
+            msg = (f"Unknown normalisation keys {unknown} in the model card; 'symlog_snr' "
+                   f"takes only 'snr_max'.  Correct the card, or upgrade the package if it "
+                   f"was written by a newer version.")
+            raise ValueError(msg)
         return cls(**config)

@@ -8,10 +8,11 @@ import warnings
 
 import numpy as np
 from photutils.segmentation import detect_sources
+from astropy.utils.exceptions import AstropyUserWarning
 from photutils.utils import NoDetectionsWarning
 
 from .beams import pixel_scale
-from .io import read_image
+from .io import _check_mask, read_image
 from .model_input import prepare_model_input
 from .modelcard import load_model
 from .resampling import to_input_grid
@@ -52,7 +53,7 @@ class RadioUNetSegmenter:
         card (``.json``) or ``.weights.h5`` file with its card beside it (or
         the card itself, read); `None`: random weights, for tests and
         benchmarks only.
-    tile_shape : tuple of int, optional
+    tile_shape : int or tuple of int, optional
         Shape of the tiles fed to the network, on the model's grid, including
         the context halo that is discarded on each side.  Smaller tiles use
         less memory; the result does not depend on it.
@@ -98,11 +99,14 @@ class RadioUNetSegmenter:
         if connectivity not in (4, 8):
             msg = f"connectivity must be 4 or 8; got {connectivity!r}."
             raise ValueError(msg)
-        if threshold is not None and not 0 <= threshold < 1:
+        if threshold is not None and not (isinstance(threshold, (int, float, np.number))
+                                          and 0 <= threshold < 1):
             msg = f"threshold is a probability and must be in [0, 1); got {threshold!r}."
             raise ValueError(msg)
-        if len(tuple(tile_shape)) != 2:
-            msg = f"tile_shape must be a pair of integers; got {tile_shape!r}."
+        if np.ndim(tile_shape) == 0:
+            tile_shape = (tile_shape, tile_shape)
+        if np.ndim(tile_shape) != 1 or len(tile_shape) != 2:
+            msg = f"tile_shape must be an integer or a pair of integers; got {tile_shape!r}."
             raise ValueError(msg)
         if not (int(batch_size) == batch_size and batch_size >= 1):
             msg = f"batch_size must be a positive integer; got {batch_size!r}."
@@ -164,6 +168,11 @@ class RadioUNetSegmenter:
             msg = (f"out has shape {out.shape} and dtype {out.dtype}; it must be a float32 "
                    f"array (either byte order) of the image plane's shape {plane.shape}.")
             raise ValueError(msg)
+        if _all_blank(plane):
+            warnings.warn("The image is blank (NaN or masked) everywhere; its probability "
+                          "map is NaN everywhere.", AstropyUserWarning)
+            out[...] = np.nan
+            return out
         model_input = prepare_model_input(plane, self.card)
         factor = model_input.factor
         log.info("image %s, model grid %s (factor %.3g), median noise %.3g Jy/beam",
@@ -193,7 +202,8 @@ class RadioUNetSegmenter:
             `True` for pixels to leave out.
         wcs : `~astropy.wcs.WCS`, optional
             WCS of the map, used with the model's beam to choose
-            ``n_pixels`` when it is `None`.
+            ``n_pixels`` when it is `None` (one beam's area).  Without it,
+            segments of 5 pixels or more are kept, with a warning.
         beam : `~astropy_radiounet.beams.GaussianBeam`, optional
             Beam of the input, used when the model has none.
 
@@ -226,7 +236,12 @@ class RadioUNetSegmenter:
         if self.n_pixels is not None:
             return self.n_pixels
         beam = self.card.beam or beam
-        if beam is None or wcs is None:
+        if beam is None:
+            return 5
+        if wcs is None:
+            warnings.warn("segment() has no WCS, so the beam cannot be turned into a number "
+                          "of pixels; segments of 5 pixels or more are kept.  Pass wcs= (the "
+                          "image's) or set n_pixels.", AstropyUserWarning)
             return 5
         pixel_area = pixel_scale(wcs) ** 2
         return max(5, int(round((beam.area / pixel_area).decompose().value)))
@@ -258,13 +273,19 @@ def threshold_map(probability, threshold, n_pixels, *, connectivity=8, mask=None
     probability = np.asanyarray(probability)
     blank = ~np.isfinite(probability)
     if mask is not None:
-        blank |= np.asanyarray(mask, dtype=bool)
+        blank |= _check_mask(np.asanyarray(mask, dtype=bool), probability.shape)
     if blank.all():
         warnings.warn("The map is blank (NaN or masked) everywhere: no segments.",
                       NoDetectionsWarning)
         return None
     values = np.where(blank, 0.0, probability)
     return detect_sources(values, threshold, n_pixels, connectivity=connectivity, mask=blank)
+
+
+def _all_blank(plane, strip_rows=1024):
+    """Whether every pixel of the plane is blank, read a strip of rows at a time."""
+    return all(plane.blank(slice(start, start + strip_rows)).all()
+               for start in range(0, plane.shape[0], strip_rows))
 
 
 def _blank(out, plane, strip_rows=1024):

@@ -61,9 +61,16 @@ def _pixel_radii(radius, n, wcs):
         raise ValueError(msg)
     else:
         pixels = u.Quantity(radius, u.pix).value if isinstance(radius, u.Quantity) else radius
-    pixels = np.broadcast_to(np.asarray(pixels, dtype=float), (n,)).copy()
-    if np.any(~np.isfinite(pixels)) or np.any(pixels <= 0):
-        msg = f"Aperture radii must be finite and positive; got {pixels[pixels <= 0][:5]} pixels."
+    pixels = np.asarray(pixels, dtype=float)
+    if pixels.size not in (1, n) or pixels.ndim > 1:
+        msg = (f"Got {pixels.size} aperture radii for {n} positions; pass one radius for "
+               f"all apertures or one per position.")
+        raise ValueError(msg)
+    pixels = np.broadcast_to(pixels, (n,)).copy()
+    bad = ~(np.isfinite(pixels) & (pixels > 0))
+    if bad.any():
+        msg = (f"Aperture radii must be finite and positive; {bad.sum()} are not (first: "
+               f"{pixels[bad][:5]} pixels).")
         raise ValueError(msg)
     return pixels
 
@@ -140,6 +147,8 @@ class DetectionRatio:
         n_valid = np.zeros(n, dtype=int)
         coverage = np.zeros(n)
         for i, ((x, y), r) in enumerate(zip(self.xy, self.radius_pixels)):
+            if not (np.isfinite(x) and np.isfinite(y)):
+                continue  # a sky position the WCS cannot project
             aperture_mask = CircularAperture((x, y), r).to_mask(method="center")
             n_total = aperture_mask.data.sum()
             values = aperture_mask.get_values(data)
@@ -151,7 +160,8 @@ class DetectionRatio:
         empty = n_valid == 0
         if empty.any():
             warnings.warn(f"{empty.sum()} of {n} apertures contain no valid pixel (off the "
-                          f"image or blank); their detection ratio is NaN.",
+                          f"image, outside the WCS projection, or blank); their detection "
+                          f"ratio is NaN.",
                           AstropyUserWarning)
         return ratio, n_valid, coverage
 

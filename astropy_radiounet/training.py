@@ -117,6 +117,34 @@ class TrainingConfig:
     max_minutes: float | None = 105.0
     seed: int = 0
 
+    def __post_init__(self):
+        counts = {"tile_size": self.tile_size, "n_train": self.n_train, "n_val": self.n_val,
+                  "epochs": self.epochs, "batch_size": self.batch_size,
+                  "patience": self.patience, "noise_box_size": self.noise_box_size}
+        if self.reduce_lr_patience is not None:
+            counts["reduce_lr_patience"] = self.reduce_lr_patience
+        bad = {name: value for name, value in counts.items()
+               if isinstance(value, bool) or not isinstance(value, int) or value < 1}
+        if bad:
+            msg = f"Training config values {bad} must be positive integers."
+            raise ValueError(msg)
+        if self.n_train < self.batch_size:
+            msg = (f"n_train={self.n_train} is smaller than batch_size={self.batch_size}, so "
+                   f"not one batch can be formed; raise n_train or lower batch_size.")
+            raise ValueError(msg)
+        positive = {"pixel_scale_arcsec": self.pixel_scale_arcsec,
+                    "beam_arcsec": self.beam_arcsec, "snr_max": self.snr_max,
+                    "learning_rate": self.learning_rate}
+        bad = {name: value for name, value in positive.items()
+               if not (isinstance(value, (int, float)) and value > 0)}
+        if bad:
+            msg = f"Training config values {bad} must be positive numbers."
+            raise ValueError(msg)
+        if self.max_minutes is not None and not self.max_minutes >= 0:
+            msg = (f"max_minutes={self.max_minutes!r} must be None (no time budget) or >= 0 "
+                   f"(0 stops after the first epoch).")
+            raise ValueError(msg)
+
     @classmethod
     def read(cls, path):
         """
@@ -372,7 +400,8 @@ def _plot_curves(history, path):
     plt.close(figure)
 
 
-def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=None):
+def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=None,
+          overwrite=False):
     """
     Train a model from a config and write its directory.
 
@@ -389,6 +418,9 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
     cache_dir : str or path, optional
         Keep the simulated pairs here, keyed by the data recipe, so that a
         rerun with the same recipe does not simulate them again.
+    overwrite : bool, optional
+        Replace a model of the same name already in ``output_dir``; by
+        default that is an error, raised before any work is done.
 
     Returns
     -------
@@ -405,6 +437,13 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
     if not isinstance(config, TrainingConfig):
         config = TrainingConfig.read(config)
     output_dir = Path(output_dir)
+    existing = [path for path in (output_dir / f"{config.name}{suffix}" for suffix in
+                                  (".json", ".weights.h5", ".config.json", ".curves.png"))
+                if path.exists()]
+    if existing and not overwrite:
+        msg = (f"{', '.join(str(path) for path in existing)} already exist; choose another "
+               f"output directory or config name, or pass overwrite=True.")
+        raise FileExistsError(msg)
     output_dir.mkdir(parents=True, exist_ok=True)
     multiple, _ = get_backbone(config.backbone).geometry(config.backbone_config)
     if config.tile_size % multiple:
@@ -505,6 +544,12 @@ def calibrate(weights, *, n_tiles=300, seed=4242, n_processes=1, progress_bar=Fa
     from .modelcard import load_model
 
     model, card = load_model(weights=weights)
+    shipped = Path(__file__).resolve().parent / "models"
+    if card.path is not None and Path(card.path).resolve().is_relative_to(shipped):
+        msg = (f"{str(card.path)!r} is a model shipped inside the package and is not "
+               f"rewritten; copy its card and weights to a directory of your own and "
+               f"calibrate the copy.")
+        raise ValueError(msg)
     recipe = card.training.get("config")
     if recipe is None or card.path is None:
         msg = (f"The model {card.name!r} has no card file with a training recipe, so no "
@@ -519,7 +564,7 @@ def calibrate(weights, *, n_tiles=300, seed=4242, n_processes=1, progress_bar=Fa
                                progress_bar=progress_bar)
     raw = model.predict(x, batch_size=config.batch_size, verbose=0)
     card.calibration = ProbabilityCalibration.fit(y, raw)
-    card.training["calibration"] = (f"isotonic fit on {n_tiles} simulated tiles of the "
+    card.training["calibration"] = (f"centred isotonic fit on {n_tiles} simulated tiles of the "
                                     f"recipe, seed {seed}")
     card.metrics["after_calibration"] = (
         "the calibration was refitted after the metrics and the detection-ratio threshold "

@@ -33,7 +33,9 @@ def test_segment_writes_the_four_outputs(lotss_fits, low_threshold_card, tmp_pat
     assert len(regions) == len(np.unique(labels[labels > 0]))
     png = (out / "field_overlay.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
-    assert "segment" in capsys.readouterr().err
+    n_segments = len(np.unique(labels[labels > 0]))
+    summary = f"{n_segments} segment{'s' if n_segments != 1 else ''} ("
+    assert summary in capsys.readouterr().err
 
 
 def test_existing_outputs_are_not_overwritten(lotss_fits, low_threshold_card, tmp_path, capsys):

@@ -100,6 +100,21 @@ def test_nddata_mask_wcs_unit_and_keyword_override_warn():
         read_image(nd, wcs=wcs)
 
 
+def test_unit_keyword_supplies_a_missing_unit_and_must_agree_with_one_given():
+    header = lotss_header((10, 12), four_d=False)
+    header.pop("BUNIT", None)
+    hdu = fits.PrimaryHDU(np.ones((10, 12), np.float32), header=header)
+    with pytest.warns(AstropyUserWarning, match="no BUNIT.*pass unit="):
+        assert read_image(hdu).scale == 1.0
+    assert read_image(hdu, unit="mJy/beam").scale == pytest.approx(1e-3)
+    assert read_image(NDData(np.ones((10, 12))), unit="uJy/beam").scale == pytest.approx(1e-6)
+    with pytest.raises(ValueError, match="unit='Jy / beam' was passed.*'mJy / beam'"):
+        read_image(NDData(np.ones((10, 12)), unit="mJy/beam"), unit="Jy/beam")
+    with pytest.raises(ValueError, match="leave unit out"):
+        read_image(np.ones((10, 12)) * u.mJy / u.beam, unit="Jy/beam")
+    assert read_image(np.ones((10, 12)) * u.mJy / u.beam, unit="MJY/BEAM").scale == 1e-3
+
+
 def test_ccddata_with_beam_in_header():
     header = lotss_header((10, 12), four_d=False)
     ccd = CCDData(np.ones((10, 12)), unit="Jy/beam", wcs=WCS(header), meta=header)

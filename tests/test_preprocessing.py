@@ -70,5 +70,7 @@ def test_normalisation_card_round_trip_and_errors():
     assert LogNormalisation.from_dict(norm.to_dict()) == norm
     with pytest.raises(ValueError, match="Unknown normalisation method"):
         LogNormalisation.from_dict({"method": "minmax"})
+    with pytest.raises(ValueError, match="Unknown normalisation keys \\['snr_maxx'\\]"):
+        LogNormalisation.from_dict({"method": "symlog_snr", "snr_maxx": 30})
     with pytest.raises(ValueError, match="snr_max must be positive"):
         LogNormalisation(snr_max=0)

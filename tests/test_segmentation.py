@@ -121,6 +121,8 @@ def test_n_pixels_defaults_to_one_model_beam(coarse_model_dir):
     assert segmenter._n_pixels(wcs, None) == 73
     assert RadioUNetSegmenter(9, weights=coarse_model_dir / "coarse.json",
                               tile_shape=(64, 64))._n_pixels(wcs, None) == 9
+    with pytest.warns(AstropyUserWarning, match="segment\\(\\) has no WCS.*Pass wcs="):
+        assert segmenter._n_pixels(None, None) == 5
 
 
 def test_saved_weights_round_trip(tiny_model_dir, tiny_segmenter):
@@ -154,6 +156,7 @@ def test_weight_problems_have_clear_errors(tiny_model_dir, tmp_path):
     ({"n_pixels": 0}, "n_pixels must be a positive integer"),
     ({"connectivity": 6}, "connectivity must be 4 or 8"),
     ({"threshold": 1.5}, "must be in"),
+    ({"threshold": "0.5"}, "must be in"),
     ({"tile_shape": (64,)}, "pair of integers"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
     ({"tile_shape": (16, 16)}, "too small for this model"),
@@ -161,6 +164,22 @@ def test_weight_problems_have_clear_errors(tiny_model_dir, tmp_path):
 def test_bad_options_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RadioUNetSegmenter(weights=None, backbone_config={"depth": 2, "filters": 2}, **kwargs)
+
+
+def test_blank_image_gives_a_blank_map_and_no_segments(tiny_segmenter):
+    image = np.full((64, 64), np.nan)
+    with pytest.warns(AstropyUserWarning, match="blank .* everywhere"):
+        probability = tiny_segmenter.predict_probability(image)
+    assert probability.shape == (64, 64) and np.isnan(probability).all()
+    with pytest.warns(NoDetectionsWarning), pytest.warns(AstropyUserWarning):
+        assert tiny_segmenter(np.zeros((64, 64)), mask=np.ones((64, 64), bool)) is None
+
+
+def test_square_tile_size_and_mask_shape_checked(tiny_segmenter):
+    segmenter = RadioUNetSegmenter(5, weights=tiny_segmenter.card, tile_shape=64)
+    assert segmenter.tile_shape == (64, 64)
+    with pytest.raises(ValueError, match="mask has shape \\(3, 3\\).*same shape"):
+        segmenter.segment(np.zeros((10, 10)), mask=np.zeros((3, 3), bool))
 
 
 def test_tile_size_independence_at_full_depth():

@@ -100,6 +100,7 @@ def test_from_m500_and_from_r500(wcs):
                                          cosmology=cosmology, factor=0.1)
     expected = angular_radius(0.1 * r500, z, cosmology=cosmology) / (1.5 * u.arcsec)
     assert by_mass.radius_pixels[0] == pytest.approx(expected.decompose().value)
+    assert by_mass.radius_pixels == pytest.approx(by_radius.radius_pixels)
     assert by_mass.ratio[0] == by_radius.ratio[0] == pytest.approx(0.25)
 
 
@@ -120,6 +121,17 @@ def test_classify_with_explicit_threshold_and_missing_default():
         default_detection_threshold("attention_unet")
 
 
+def test_position_outside_the_projection_gives_nan_for_that_aperture_only(wcs):
+    # The antipode of a SIN projection's centre has no pixel position.
+    inside = wcs.pixel_to_world(100, 100)
+    antipode = SkyCoord(205 + 180, -55, unit="deg")
+    both = SkyCoord([inside.ra, antipode.ra], [inside.dec, antipode.dec])
+    with pytest.warns(AstropyUserWarning, match="1 of 2 apertures.*outside the WCS projection"):
+        stats = DetectionRatio(np.full((200, 200), 0.5), both, 10, wcs=wcs)
+    assert stats.ratio[0] == 0.5 and np.isnan(stats.ratio[1])
+    assert stats.n_pixels.tolist()[1] == 0 and stats.coverage[1] == 0
+
+
 def test_bad_inputs_are_explained(wcs):
     with pytest.raises(ValueError, match="a wcs= is needed"):
         DetectionRatio(np.zeros((5, 5)), SkyCoord(0, 0, unit="deg"), 2)
@@ -129,6 +141,10 @@ def test_bad_inputs_are_explained(wcs):
         DetectionRatio(np.zeros((5, 5)), (2, 2), 1 * u.Mpc, wcs=wcs)
     with pytest.raises(ValueError, match="finite and positive"):
         DetectionRatio(np.zeros((5, 5)), (2, 2), 0)
+    with pytest.raises(ValueError, match="1 are not \\(first: \\[nan\\]"):
+        DetectionRatio(np.zeros((5, 5)), [(2, 2), (3, 3)], [1, np.nan])
+    with pytest.raises(ValueError, match="Got 3 aperture radii for 2 positions"):
+        DetectionRatio(np.zeros((5, 5)), [(2, 2), (3, 3)], [1, 2, 3])
     with pytest.raises(ValueError, match="shape"):
         DetectionRatio(np.zeros((5, 5)), [(1, 2, 3)], 1)
     with pytest.raises(ValueError, match="2-D map"):

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,6 +31,20 @@ def test_config_round_trip_and_unknown_keys(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"epochz": 3}))
     with pytest.raises(ValueError, match="Unknown training config keys \\['epochz'\\]"):
         TrainingConfig.read(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"n_train": 3}, "n_train=3 is smaller than batch_size=4"),
+    ({"n_val": 0}, "'n_val': 0"),
+    ({"epochs": 2.5}, "'epochs': 2.5"),
+    ({"learning_rate": -1e-3}, "'learning_rate': -0.001"),
+    ({"max_minutes": -1}, "max_minutes=-1 must be None"),
+])
+def test_config_refuses_values_that_cannot_train(change, message):
+    # n_train < batch_size used to make the batch generator yield nothing,
+    # and training hang.
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig(**{**SMALL, **change})
 
 
 def test_training_pair_is_deterministic_and_on_the_model_grid():
@@ -88,6 +103,26 @@ def test_train_writes_a_loadable_model(tmp_path, capsys):
     assert 0 <= summary["confuser_fp_model"] <= 1 and 0 <= summary["confuser_fp_baseline"] <= 1
     assert main(["evaluate", "--weights", str(card_path), "--n-tiles", "4"]) == 0
     assert "| iou" in capsys.readouterr().out
+    # A second run into the same directory refuses before doing any work.
+    before = (tmp_path / "small.weights.h5").read_bytes()
+    with pytest.raises(FileExistsError, match="small.json.*overwrite=True"):
+        train(TrainingConfig(**SMALL), tmp_path, progress_bar=False)
+    TrainingConfig(**SMALL).write(tmp_path / "recipe.json")
+    assert main(["train", str(tmp_path / "recipe.json"), "-o", str(tmp_path),
+                 "--no-progress"]) == 2
+    assert "use --overwrite" in capsys.readouterr().err
+    assert (tmp_path / "small.weights.h5").read_bytes() == before
+
+
+def test_calibrate_leaves_the_shipped_card_alone():
+    from astropy_radiounet.models import default_card_path
+    from astropy_radiounet.training import calibrate
+
+    card_path = Path(default_card_path("unet"))
+    before = card_path.read_bytes()
+    with pytest.raises(ValueError, match="shipped inside the package.*calibrate the copy"):
+        calibrate(card_path, n_tiles=2)
+    assert card_path.read_bytes() == before
 
 
 def test_train_command_prints_and_checks_config(tmp_path, capsys):

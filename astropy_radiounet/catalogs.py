@@ -7,14 +7,17 @@ Catalogues name their columns in many ways (``RA``, ``RAdeg``, ``_RAJ2000``;
 `~astropy.table.QTable` with ``name``, ``ra``, ``dec`` (deg), ``z`` and
 ``r500`` (kpc) and/or ``m500`` (Msun).  A mass or radius column without a
 unit is refused: guessing whether ``MSZ = 6.3`` means 6.3e14 solar masses
-would silently change results.
+would silently change results.  `catalog_r500` gives every cluster's R500,
+from its ``r500`` where known and otherwise from ``m500`` and ``z``.
 """
 
 import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
-__all__ = ["read_cluster_catalog", "COLUMN_CANDIDATES"]
+from .clusters import r500_from_m500
+
+__all__ = ["read_cluster_catalog", "catalog_r500", "COLUMN_CANDIDATES"]
 
 #: Column names tried, case-insensitively, for each standard column.
 COLUMN_CANDIDATES = {
@@ -133,9 +136,61 @@ def read_cluster_catalog(source, *, columns=None, units=None, format=None):
         result["m500"] = _with_unit(table, found["m500"], "m500", u.Msun, units)
     if found["r500"] is not None:
         result["r500"] = _with_unit(table, found["r500"], "r500", u.kpc, units)
-    duplicated = len(set(result["name"])) != len(result)
-    if duplicated:
-        msg = ("Cluster names must be unique (they name the per-cluster results); the "
-               "catalogue repeats some.  Map another column with columns={'name': ...}.")
+    names = [str(name) for name in result["name"]]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        msg = (f"Cluster names must be unique (they name the per-cluster results); the "
+               f"catalogue repeats {repeated[:5]}{' and more' if len(repeated) > 5 else ''}.  "
+               f"Map another column with columns={{'name': ...}}.")
         raise ValueError(msg)
     return result
+
+
+def catalog_r500(catalog, *, cosmology=None):
+    """
+    R500 of every cluster of a catalogue, row by row.
+
+    A cluster's ``r500`` is used where it is finite and positive; otherwise
+    R500 follows from its ``m500`` and redshift
+    (`~astropy_radiounet.clusters.r500_from_m500`) where those are finite and
+    positive.  Catalogues mark unknown values as NaN, 0 or -1 (PSZ2 writes
+    ``REDSHIFT = -1``), so such values count as unknown, never as sizes.
+
+    Parameters
+    ----------
+    catalog : `~astropy.table.QTable`
+        From `read_cluster_catalog`: ``z`` and ``r500`` and/or ``m500``.
+    cosmology : `~astropy.cosmology.Cosmology`, optional
+        Planck18 by default.
+
+    Returns
+    -------
+    r500 : `~astropy.units.Quantity`
+        In kpc, one per row; NaN for a cluster with neither a usable R500
+        nor a usable M500 and redshift.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> import numpy as np
+    >>> from astropy.table import QTable
+    >>> from astropy_radiounet.catalogs import catalog_r500
+    >>> clusters = QTable({'z': [0.2, 0.2, -1.0], 'r500': [900, np.nan, np.nan] * u.kpc,
+    ...                    'm500': [6e14, 6e14, 6e14] * u.Msun})
+    >>> catalog_r500(clusters).round(-1)  # doctest: +FLOAT_CMP
+    <Quantity [ 900., 1230.,   nan] kpc>
+    """
+    r500 = np.full(len(catalog), np.nan) * u.kpc
+    if "r500" in catalog.colnames:
+        given = u.Quantity(catalog["r500"], u.kpc)
+        known = np.isfinite(given) & (given > 0)
+        r500[known] = given[known]
+    if "m500" in catalog.colnames:
+        m500 = u.Quantity(catalog["m500"], u.Msun)
+        z = np.asarray(catalog["z"], dtype=float)
+        with np.errstate(invalid="ignore"):
+            use = (~np.isfinite(r500) & np.isfinite(m500) & (m500 > 0) & np.isfinite(z)
+                   & (z > 0))
+        if use.any():
+            r500[use] = r500_from_m500(m500[use], z[use], cosmology=cosmology)
+    return r500

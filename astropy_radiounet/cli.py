@@ -422,8 +422,9 @@ def _classify(args):
         raise CommandError(str(exc)) from exc
     print(f"{len(table)} clusters in {Path(args.output_dir) / 'clusters_classified.ecsv'}: "
           f"{counts['done']} done now, {counts['skipped']} done before, "
-          f"{counts['failed']} failed, {counts['off_footprint']} off the footprint "
-          f"({counts['seconds']:.0f} s)", file=sys.stderr)
+          f"{counts['failed']} failed, {counts['off_footprint']} off the footprint, "
+          f"{counts['no_redshift']} without redshift, {counts['no_size']} without R500 or "
+          f"M500 ({counts['seconds']:.0f} s)", file=sys.stderr)
     return 0
 
 
@@ -536,9 +537,11 @@ def _image_paths(args):
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise CommandError(f"no such file: {', '.join(missing)}")
-    stems = [p.name.removesuffix(".gz").removesuffix(".fits").removesuffix(".fit")
-             for p in paths]
-    duplicates = {s for s in stems if stems.count(s) > 1}
+    from .search import image_stem
+
+    stems = [image_stem(p) for p in paths]
+    folded = [stem.casefold() for stem in stems]
+    duplicates = {stem for stem, key in zip(stems, folded) if folded.count(key) > 1}
     if duplicates:
         raise CommandError(f"several images share the name {sorted(duplicates)}: their "
                            f"outputs would overwrite each other; segment them separately")

@@ -30,13 +30,21 @@ def run_tasks(function, tasks, parallel, on_result, on_failure):
     tasks : list
         Picklable task descriptions (file paths and settings, never models).
     parallel : bool, int or 'current-scheduler'
-        See the module documentation.
+        See the module documentation.  ``'current-scheduler'`` needs dask
+        (``pip install 'astropy_radiounet[distributed]'``).
     on_result : callable
         ``on_result(result)``, called in this process.
     on_failure : callable
         ``on_failure(task, exception)`` -> result, for a task that raised
         outside ``function`` (e.g. its dask worker died repeatedly); its
         return value goes to ``on_result``.
+
+    Raises
+    ------
+    ValueError
+        If ``parallel`` is none of the values above.
+    ImportError
+        If ``parallel='current-scheduler'`` and dask is not installed.
 
     Examples
     --------
@@ -61,28 +69,33 @@ def run_tasks(function, tasks, parallel, on_result, on_failure):
     if parallel != "current-scheduler":
         _run_in_processes(function, tasks, parallel, on_result, on_failure)
         return
-    import dask
+    try:
+        import dask
+    except ImportError as exc:
+        msg = ("parallel='current-scheduler' needs dask, which cannot be imported "
+               f"({exc}); install it with pip install 'astropy_radiounet[distributed]' "
+               "(dask and dask.distributed), or run with parallel=False, True or a "
+               "number of local processes.")
+        raise ImportError(msg) from exc
+    try:
+        from distributed import as_completed, get_client
 
-    if parallel == "current-scheduler":
-        try:
-            from distributed import as_completed, get_client
-
-            client = get_client()
-        except (ImportError, ValueError):
-            client = None
-        if client is not None:
-            # A worker that dies mid-task has its task rerun elsewhere by the
-            # scheduler (up to distributed.scheduler.allowed-failures times);
-            # a task that still cannot finish goes to on_failure.
-            futures = client.map(function, tasks, pure=False)
-            task_of = {future.key: task for future, task in zip(futures, tasks)}
-            for future in as_completed(futures):
-                try:
-                    result = future.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
-                    result = on_failure(task_of[future.key], exc)
-                on_result(result)
-            return
+        client = get_client()
+    except (ImportError, ValueError):
+        client = None
+    if client is not None:
+        # A worker that dies mid-task has its task rerun elsewhere by the
+        # scheduler (up to distributed.scheduler.allowed-failures times);
+        # a task that still cannot finish goes to on_failure.
+        futures = client.map(function, tasks, pure=False)
+        task_of = {future.key: task for future, task in zip(futures, tasks)}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
+                result = on_failure(task_of[future.key], exc)
+            on_result(result)
+        return
     # No distributed client: the active dask scheduler, results handed over at the end.
     for result in dask.compute(*[dask.delayed(function)(task) for task in tasks]):
         on_result(result)

@@ -12,13 +12,23 @@ probability, and -- given a cluster catalogue -- the nearest catalogued
 cluster and the distance to it in units of its R500, so that finds beyond
 known clusters stand out.
 
-Per mosaic the outputs are written atomically into ``<output_dir>/<stem>/``:
-``candidates.ecsv``, ``candidates.reg`` (DS9 outlines),
-``probability.fits``, ``segmentation.fits`` and ``gallery.png`` (the
-candidates with the highest integrated probability).  A rerun skips mosaics
-whose ``candidates.ecsv`` exists; a failing mosaic is reported, not raised.
+Per mosaic the outputs are written atomically into ``<output_dir>/<stem>/``
+(`image_stem`: the file name without ``.fits``, ``.fit``, ``.fts`` and a
+compression suffix): ``candidates.ecsv``, ``candidates.reg`` (DS9
+outlines), ``probability.fits``, ``segmentation.fits`` and ``gallery.png``
+(the candidates with the highest integrated probability).  A rerun skips
+mosaics whose ``candidates.ecsv`` exists, which is written last, so a
+mosaic that failed or was cut short is searched again; a failing mosaic is
+reported, not raised.  The settings that determine the candidates (the
+model, the threshold, the minimum size, the connectivity and the cluster
+catalogue) are written to ``<output_dir>/search_manifest.json``, and a
+rerun with other settings is refused rather than mixing results.
+
+Clusters without a usable redshift or R500 (PSZ2 writes ``REDSHIFT = -1``
+when unknown) are left out of the nearest-cluster matching, with a warning.
 """
 
+import hashlib
 import os
 import warnings
 from functools import partial
@@ -30,9 +40,46 @@ from astropy.io import fits
 from astropy.table import QTable, vstack
 from astropy.utils.exceptions import AstropyUserWarning
 
-from .clusters import angular_radius, r500_from_m500
+from .catalogs import catalog_r500
+from .clusters import angular_radius
 
-__all__ = ["candidate_catalog", "search_mosaic", "search_mosaics"]
+__all__ = ["candidate_catalog", "image_stem", "search_mosaic", "search_mosaics"]
+
+#: Suffixes `image_stem` removes: a compression suffix, then a FITS suffix.
+_COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
+_FITS_SUFFIXES = (".fits", ".fit", ".fts")
+
+
+def image_stem(path):
+    """
+    The name of an image file without its FITS and compression suffixes.
+
+    Outputs named after an image use it, so ``field.fits`` and
+    ``field.fits.gz`` both give ``field``.  Suffixes are matched in any case;
+    a name that is nothing but a suffix is kept whole.
+
+    Parameters
+    ----------
+    path : str or path
+        The image file.
+
+    Returns
+    -------
+    stem : str
+
+    Examples
+    --------
+    >>> from astropy_radiounet.search import image_stem
+    >>> image_stem('mosaics/P205+55.fits.gz'), image_stem('m.FIT'), image_stem('m.h5')
+    ('P205+55', 'm', 'm.h5')
+    """
+    name = Path(path).name
+    for suffixes in (_COMPRESSION_SUFFIXES, _FITS_SUFFIXES):
+        for suffix in suffixes:
+            if name.lower().endswith(suffix) and len(name) > len(suffix):
+                name = name[: -len(suffix)]
+                break
+    return name
 
 
 def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
@@ -54,6 +101,8 @@ def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
         The image's beam, to turn Jy/beam sums into flux densities.
     clusters : `~astropy.table.QTable`, optional
         A catalogue from `~astropy_radiounet.catalogs.read_cluster_catalog`.
+        Clusters without a usable redshift or R500 are left out, with a
+        warning.
 
     Returns
     -------
@@ -104,14 +153,31 @@ def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
     return table
 
 
+def _clusters_with_r500(clusters):
+    """
+    The clusters with a usable redshift and R500, their R500, and a warning
+    about the others.
+    """
+    r500 = catalog_r500(clusters)
+    z = np.asarray(clusters["z"], dtype=float)
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(z) & (z > 0) & np.isfinite(r500)
+    if not usable.all():
+        names = [str(name) for name in np.asarray(clusters["name"])[~usable][:3]]
+        warnings.warn(f"{np.count_nonzero(~usable)} of {len(clusters)} clusters have no "
+                      f"usable redshift or R500 (not finite and positive; PSZ2 writes -1 for "
+                      f"an unknown redshift), e.g. {names}: they are left out of the "
+                      f"nearest-cluster matching.", AstropyUserWarning)
+    return clusters[usable], r500[usable]
+
+
 def _nearest_clusters(table, clusters):
     from astropy.coordinates import SkyCoord
 
+    clusters, r500 = _clusters_with_r500(clusters)
+    if not len(clusters):
+        return
     coords = SkyCoord(clusters["ra"], clusters["dec"])
-    if "r500" in clusters.colnames:
-        r500 = u.Quantity(clusters["r500"], u.kpc)
-    else:
-        r500 = r500_from_m500(clusters["m500"], clusters["z"])
     r500_angle = angular_radius(r500, clusters["z"])
     index, separation, _ = table["sky_centroid"].match_to_catalog_sky(coords)
     table["nearest_cluster"] = np.asarray(clusters["name"])[index]
@@ -271,6 +337,20 @@ def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12
     return table
 
 
+def _clusters_digest(clusters):
+    """sha256 of the cluster values used in the nearest-cluster matching, or None."""
+    if clusters is None or not len(clusters):
+        return None
+    digest = hashlib.sha256()
+    digest.update("\n".join(str(name) for name in clusters["name"]).encode())
+    for values in (u.Quantity(clusters["ra"], u.deg).value,
+                   u.Quantity(clusters["dec"], u.deg).value,
+                   np.asarray(clusters["z"], dtype=float),
+                   catalog_r500(clusters).to_value(u.kpc)):
+        digest.update(np.ascontiguousarray(values, dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
 def _search_unit(task):
     """Search one mosaic; returns (path, reason or None) and never raises."""
     from .survey import SegmenterSettings, segmenter_for
@@ -315,13 +395,20 @@ def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=Fals
         All candidates, written also to ``<output_dir>/candidates.ecsv``.
     summary : dict
         ``done``, ``skipped``, ``failed`` (mosaic -> reason) and ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        If mosaics share a stem (`image_stem`), or if ``output_dir`` holds
+        results of a search with other settings (see the module
+        documentation).
     """
     import time
 
     from tqdm.auto import tqdm
 
     from .parallel import run_tasks
-    from .survey import SegmenterSettings
+    from .survey import SegmenterSettings, _model_identity, check_run_manifest, segmenter_for
 
     serial = parallel is None or parallel is False or (parallel == 1 and parallel is not True)
     if not serial and not isinstance(segmenter, SegmenterSettings):
@@ -330,16 +417,29 @@ def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=Fals
         raise TypeError(msg)
     started = time.perf_counter()
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     paths = [str(path) for path in paths]
-    units = {path: output_dir / Path(path).name.removesuffix(".fits") for path in paths}
-    if len(set(units.values())) < len(units):
-        names = sorted(Path(path).name for path in paths)
-        twice = sorted({name for name in names if names.count(name) > 1})
-        msg = (f"Several mosaics share a file name ({', '.join(twice)}), and each mosaic's "
-               f"products go to <output_dir>/<file name>; rename them or search them "
-               f"into different output directories.")
+    units = {path: output_dir / image_stem(path) for path in paths}
+    groups = {}
+    for path in paths:  # some file systems ignore case
+        groups.setdefault(image_stem(path).casefold(), []).append(path)
+    shared = [group for group in groups.values() if len(group) > 1]
+    if shared:
+        listed = "; ".join(f"{image_stem(group[0])!r}: {' and '.join(group)}"
+                           for group in shared)
+        msg = (f"Several mosaics share a name once their FITS and compression suffixes are "
+               f"removed ({listed}), and each mosaic's products go to <output_dir>/<that "
+               f"name>; rename them or search them into different output directories.")
         raise ValueError(msg)
+    model = segmenter_for(segmenter) if isinstance(segmenter, SegmenterSettings) else segmenter
+    if clusters is not None and len(clusters):
+        clusters, _ = _clusters_with_r500(clusters)
+    check_run_manifest(
+        output_dir / "search_manifest.json",
+        {"model": _model_identity(model.card), "threshold": float(model.threshold),
+         "n_pixels": model.n_pixels, "connectivity": int(model.connectivity),
+         "clusters": _clusters_digest(clusters)},
+        results_exist=output_dir.is_dir() and any(output_dir.glob("*/candidates.ecsv")),
+        info={"command": "search", "model_name": model.card.name})
     summary = {"done": 0, "skipped": 0, "failed": {}}
     tasks = []
     for path in paths:

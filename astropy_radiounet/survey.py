@@ -12,11 +12,26 @@ the one covering the largest fraction of the aperture; among equals, the one
 whose centre is nearest (LoTSS noise rises away from a pointing centre).
 
 Runs are resumable: each cluster's result is written atomically to
-``<output_dir>/units/<name>.json`` as soon as it is known, a rerun skips
-clusters already done, and the final table is assembled from the units, so
-a killed run loses nothing and duplicates nothing.  A cluster that fails
-(corrupt file, off the footprint) is recorded with its reason and never
-stops the run.
+``<output_dir>/units/<name>.json`` as soon as it is known, and the final
+table is assembled from the units, so a killed run loses nothing and
+duplicates nothing.  A rerun reuses the clusters already measured (status
+``ok`` or ``blank``) whose catalogue values are unchanged, and does every
+other cluster again: those that failed (for example all the clusters still
+pending when a worker process crashed), those off the footprint (more
+mosaics may have been given) and those without a redshift or size (the
+catalogue may have been completed).  A cluster that fails (corrupt file,
+no redshift, off the footprint) is recorded with its reason and never stops
+the run.
+
+Unit files are named after the clusters, with every character other than
+letters, digits and ``_.+-`` replaced by ``_``; names that would share a
+file (``Abell 2256`` and ``Abell_2256``, or names differing only in case,
+which some file systems do not tell apart) are refused before any work.
+
+The settings that determine the results (the model, ``factor``,
+``context`` and ``ratio_threshold``) are written to
+``<output_dir>/classify_manifest.json``; a rerun with other settings is
+refused rather than mixing results of both.
 
 Parallel runs follow reproject's ``parallel=`` convention
 (`~astropy_radiounet.parallel.run_tasks`): `False` (serial), `True` or an
@@ -26,6 +41,7 @@ client connected to an HPC cluster).  Tasks carry the cluster row, the
 mosaic path and the model settings; each worker builds the segmenter once.
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -43,7 +59,8 @@ from astropy.table import QTable
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 
-from .clusters import DEFAULT_APERTURE_FACTOR, angular_radius, r500_from_m500
+from .catalogs import catalog_r500
+from .clusters import DEFAULT_APERTURE_FACTOR, angular_radius
 from .parallel import run_tasks
 
 __all__ = ["Mosaic", "MosaicIndex", "SegmenterSettings", "classify_clusters"]
@@ -52,6 +69,13 @@ log = logging.getLogger(__name__)
 
 #: Coverage below which a cluster is flagged ``partial``.
 PARTIAL_COVERAGE = 0.9
+
+#: Statuses of a unit that holds a measurement, reused by a rerun.  Units of
+#: any other status (failed, off_footprint, no_redshift, no_size) are redone.
+MEASURED_STATUSES = ("ok", "blank")
+
+#: The catalogue values recorded in a unit, compared on a rerun.
+_ROW_KEYS = ("ra", "dec", "z", "r500_kpc", "radius_arcmin")
 
 
 @dataclass(frozen=True)
@@ -180,18 +204,137 @@ def _unit_name(name):
     return re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("_") or "cluster"
 
 
+def _check_unit_names(names):
+    """Refuse names that would share a unit file (also on case-insensitive file systems)."""
+    files = {}
+    for name in names:
+        files.setdefault(_unit_name(str(name)).casefold(), []).append(str(name))
+    shared = [group for group in files.values() if len(group) > 1]
+    if shared:
+        listed = "; ".join(" and ".join(repr(name) for name in group) for group in shared[:5])
+        msg = (f"Cluster names {listed}{' (and more)' if len(shared) > 5 else ''} would share "
+               f"one result file (units/<name>.json keeps letters, digits and _.+- and "
+               f"replaces the rest by _; some file systems ignore case), so one result "
+               f"would be lost.  Make the names distinct in the catalogue, or map another "
+               f"name column with columns={{'name': ...}} (--column name=...).")
+        raise ValueError(msg)
+
+
+def _model_identity(card):
+    """What of a model card determines its probabilities, for a run manifest."""
+    values = card.to_dict()
+    keys = ("backbone", "config", "pixel_scale_arcsec", "beam", "normalisation",
+            "noise_box_size", "calibration", "sha256")
+    text = json.dumps({key: values[key] for key in keys}, sort_keys=True)
+    return {"weights_sha256": card.sha256,
+            "card_sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def _flatten(values, prefix=""):
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_run_manifest(path, settings, *, results_exist, info=None):
+    """
+    Record a run's settings, or refuse a rerun whose settings differ.
+
+    Parameters
+    ----------
+    path : path
+        The manifest (JSON), in the run's output directory.
+    settings : dict
+        The settings that determine the results (JSON-serialisable; nested
+        dictionaries are compared key by key).
+    results_exist : bool
+        Whether the output directory holds results already.
+    info : dict, optional
+        Recorded but not compared (model name, package version, ...).
+
+    Raises
+    ------
+    ValueError
+        If the manifest records other settings, or if results exist without
+        a manifest (their settings are unknown).
+    """
+    from . import __version__
+
+    path = Path(path)
+    current = json.loads(json.dumps(settings))
+    fix = (f"Use a new output directory, or delete {str(path.parent)!r} to start again.")
+    if path.is_file():
+        earlier = json.loads(path.read_text())["settings"]
+        old, new = _flatten(earlier), _flatten(current)
+        differing = [f"{key} was {old.get(key)!r} and is now {new.get(key)!r}"
+                     for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+        if differing:
+            msg = (f"The output directory {str(path.parent)!r} holds results of a run with "
+                   f"other settings ({'; '.join(differing)}); resuming would mix results "
+                   f"of both.  {fix}")
+            raise ValueError(msg)
+        return
+    if results_exist:
+        msg = (f"The output directory {str(path.parent)!r} holds results but no run "
+               f"manifest ({path.name}), so the settings they were made with are unknown "
+               f"and resuming could mix results.  {fix}")
+        raise ValueError(msg)
+    manifest = {"settings": current, "version": __version__,
+                "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **(info or {})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_json_atomic(path, manifest)
+
+
 def _write_json_atomic(path, values):
     temporary = path.with_name(path.name + f".{os.getpid()}.part")
     temporary.write_text(json.dumps(values, indent=1))
     os.replace(temporary, path)
 
 
-def _aperture_radius(row, factor):
-    if "r500" in row.colnames and np.isfinite(row["r500"].value):
-        r500 = row["r500"]
-    else:
-        r500 = r500_from_m500(row["m500"], row["z"])
-    return r500.to(u.kpc), angular_radius(factor * r500, row["z"])
+def _apertures(catalog, factor):
+    """R500 (kpc) and aperture radius (arcmin) per row, with why a row has none."""
+    r500 = catalog_r500(catalog)
+    z = np.asarray(catalog["z"], dtype=float)
+    with np.errstate(invalid="ignore"):
+        has_z = np.isfinite(z) & (z > 0)
+    problems = np.where(~has_z, "no_redshift", np.where(np.isfinite(r500), "", "no_size"))
+    radius = np.full(len(catalog), np.nan) * u.arcmin
+    good = problems == ""
+    if good.any():
+        radius[good] = angular_radius(factor * r500[good], z[good])
+    return r500, radius, problems
+
+
+_PROBLEM_REASONS = {
+    "no_redshift": "the redshift is unknown (not finite and positive): no R500 angle",
+    "no_size": "neither R500 nor M500 is known (finite and positive): no aperture",
+}
+
+
+def _same_row(unit, row):
+    """Whether a unit was made from these catalogue values (NaN equals NaN)."""
+    for key in _ROW_KEYS:
+        a, b = unit.get(key), row[key]
+        if a is None or not (a == b or (np.isnan(a) and np.isnan(b))):
+            return False
+    return unit.get("name") == row["name"]
+
+
+def _reusable_unit(unit_path, row):
+    """'reuse', 'changed' (measured from other catalogue values) or 'redo'."""
+    if not unit_path.is_file():
+        return "redo"
+    try:
+        unit = json.loads(unit_path.read_text())
+    except ValueError:
+        return "redo"
+    if unit.get("status") not in MEASURED_STATUSES:
+        return "redo"
+    return "reuse" if _same_row(unit, row) else "changed"
 
 
 def _unit_result(task):
@@ -330,52 +473,98 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
         ``coverage``, ``n_pixels``, ``detected``, ``mosaic``, ``flags``,
         ``status`` and ``reason``.
     summary : dict
-        Numbers done now, skipped (done before), failed, off footprint, and
-        the wall time.
+        ``done`` (clusters done in this call), ``skipped`` (measured before
+        and reused), ``failed``, ``off_footprint``, ``no_redshift`` and
+        ``no_size`` (of those done now), and ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        If cluster names would share a result file, or if ``output_dir``
+        holds results of a run with other settings (see the module
+        documentation).
+
+    Warns
+    -----
+    `~astropy.utils.exceptions.AstropyUserWarning`
+        When clusters have no usable redshift or size (recorded with
+        status ``no_redshift`` or ``no_size``), or when clusters measured
+        before have other catalogue values now (they are measured again).
     """
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
+    _check_unit_names(catalog["name"])
     settings = settings or SegmenterSettings()
+    card = segmenter_for(settings).card  # a bad model is reported before any work
     if ratio_threshold is None:
-        card = segmenter_for(settings).card
         ratio_threshold = card.detection_ratio_threshold
     output_dir = Path(output_dir)
     units_dir = output_dir / "units"
+    check_run_manifest(
+        output_dir / "classify_manifest.json",
+        {"model": _model_identity(card), "factor": float(factor), "context": float(context),
+         "ratio_threshold": None if ratio_threshold is None else float(ratio_threshold)},
+        results_exist=units_dir.is_dir() and any(units_dir.glob("*.json")),
+        info={"command": "classify", "model_name": card.name})
     units_dir.mkdir(parents=True, exist_ok=True)
     products_dir = None
     if products:
         products_dir = output_dir / "products"
         products_dir.mkdir(exist_ok=True)
     index = MosaicIndex(images)
-    tasks, skipped = [], 0
-    for row in catalog:
-        unit_path = units_dir / f"{_unit_name(row['name'])}.json"
-        if unit_path.is_file():
-            skipped += 1
+    r500, radius, problems = _apertures(catalog, factor)
+    tasks, unmeasurable, changed = [], [], []
+    counts = {"done": 0, "skipped": 0, "failed": 0, "off_footprint": 0, "no_redshift": 0,
+              "no_size": 0}
+    for i, row in enumerate(catalog):
+        values = {"name": str(row["name"]), "ra": float(row["ra"].to_value(u.deg)),
+                  "dec": float(row["dec"].to_value(u.deg)), "z": float(row["z"]),
+                  "r500_kpc": float(r500[i].to_value(u.kpc)),
+                  "radius_arcmin": float(radius[i].to_value(u.arcmin))}
+        state = _reusable_unit(units_dir / f"{_unit_name(values['name'])}.json", values)
+        if state == "reuse":
+            counts["skipped"] += 1
             continue
-        r500, radius = _aperture_radius(row, factor)
-        coord = SkyCoord(row["ra"], row["dec"])
-        mosaic, _ = index.best(coord, radius)
-        tasks.append({
-            "row": {"name": str(row["name"]), "ra": float(row["ra"].to_value(u.deg)),
-                    "dec": float(row["dec"].to_value(u.deg)), "z": float(row["z"]),
-                    "r500_kpc": float(r500.value),
-                    "radius_arcmin": float(radius.to_value(u.arcmin))},
-            "mosaic": None if mosaic is None else mosaic.path, "settings": settings,
-            "context": context, "ratio_threshold": ratio_threshold,
-            "products_dir": None if products_dir is None else str(products_dir),
-        })
-    counts = {"done": 0, "skipped": skipped, "failed": 0, "off_footprint": 0}
+        if state == "changed":
+            changed.append(values["name"])
+        task = {"row": values, "mosaic": None, "settings": settings, "context": context,
+                "ratio_threshold": ratio_threshold,
+                "products_dir": None if products_dir is None else str(products_dir)}
+        if problems[i]:
+            unmeasurable.append(_unit_result(task))
+            unmeasurable[-1].update(status=str(problems[i]), reason=_PROBLEM_REASONS[problems[i]])
+            continue
+        mosaic, _ = index.best(SkyCoord(row["ra"], row["dec"]), radius[i])
+        task["mosaic"] = None if mosaic is None else mosaic.path
+        tasks.append(task)
+    if changed:
+        warnings.warn(f"{len(changed)} clusters measured in an earlier run have other "
+                      f"catalogue values now (e.g. {changed[0]!r}): they are measured again.",
+                      AstropyUserWarning)
+    if unmeasurable:
+        n_status = {status: sum(unit["status"] == status for unit in unmeasurable)
+                    for status in _PROBLEM_REASONS}
+        what = {"no_redshift": "no usable redshift (not finite and positive; PSZ2 writes -1 "
+                               "for unknown)",
+                "no_size": "neither a usable R500 nor M500"}
+        listed = "; ".join(f"{n} clusters have {what[status]} (status {status!r})"
+                           for status, n in n_status.items() if n)
+        warnings.warn(f"{listed}: they have no aperture and are recorded unmeasured, e.g. "
+                      f"{unmeasurable[0]['name']!r}.", AstropyUserWarning)
+
+    def record(result):
+        _write_json_atomic(units_dir / f"{_unit_name(result['name'])}.json", result)
+        counts["done"] += 1
+        if result["status"] in counts:
+            counts[result["status"]] += 1
+
+    for result in unmeasurable:
+        record(result)
     with tqdm(total=len(tasks), desc="clusters", unit="cluster",
               disable=not progress_bar) as bar:
         def on_result(result):
-            _write_json_atomic(units_dir / f"{_unit_name(result['name'])}.json", result)
-            counts["done"] += 1
-            if result["status"] == "failed":
-                counts["failed"] += 1
-            elif result["status"] == "off_footprint":
-                counts["off_footprint"] += 1
+            record(result)
             bar.update(1)
 
         run_tasks(_classify_unit, tasks, parallel, on_result, _unit_failure)

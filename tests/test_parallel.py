@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -25,6 +27,13 @@ def test_a_task_that_kills_its_process_is_reported_not_raised():
 def test_bad_parallel_values_are_refused(parallel):
     with pytest.raises(ValueError, match="parallel must be False, True, a positive number"):
         run_tasks(abs, [1], parallel, print, None)
+
+
+def test_current_scheduler_without_dask_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask", None)  # import dask fails
+    with pytest.raises(ImportError, match=r"needs dask.*pip install "
+                       r"'astropy_radiounet\[distributed\]'"):
+        run_tasks(abs, [1], "current-scheduler", print, None)
 
 
 def test_create_fits_ignores_scaling_and_structure_of_the_given_header(tmp_path):

@@ -3,14 +3,15 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import QTable
+from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 from photutils.segmentation import SegmentationImage
 
 from astropy_radiounet import RadioUNetSegmenter
 from astropy_radiounet.beams import GaussianBeam
 from astropy_radiounet.cli import main
-from astropy_radiounet.clusters import angular_radius
-from astropy_radiounet.search import candidate_catalog, search_mosaic, search_mosaics
+from astropy_radiounet.clusters import angular_radius, r500_from_m500
+from astropy_radiounet.search import candidate_catalog, image_stem, search_mosaic, search_mosaics
 
 from helpers import lotss_header, lotss_like_image
 
@@ -44,6 +45,50 @@ def test_candidate_catalog_measures_flux_and_nearest_cluster():
     assert row["cluster_distance_r500"] == pytest.approx(expected, rel=1e-3)
 
 
+def one_candidate():
+    """An image with one candidate, and the sky position of its centre."""
+    wcs = WCS(lotss_header((100, 120), four_d=False)).celestial
+    image = np.zeros((100, 120))
+    image[40:50, 60:80] = 2e-3
+    probability = np.where(image > 0, 0.8, 0.0)
+    labels = SegmentationImage((image > 0).astype(int))
+    return image, probability, labels, wcs, wcs.pixel_to_world(69.5, 44.5)
+
+
+def test_nearest_cluster_r500_falls_back_to_m500_row_by_row():
+    image, probability, labels, wcs, centre = one_candidate()
+    m500 = 5e14 * u.Msun
+    clusters = QTable({"name": ["near", "far"], "ra": [centre.ra, centre.ra + 1 * u.deg],
+                       "dec": [centre.dec + 2 * u.arcmin, centre.dec], "z": [0.2, 0.2],
+                       "r500": [np.nan, 1000] * u.kpc, "m500": [m500, m500]})
+    row = candidate_catalog(image, probability, labels, wcs=wcs, clusters=clusters)[0]
+    assert row["nearest_cluster"] == "near"
+    r500_angle = angular_radius(r500_from_m500(m500, 0.2), 0.2)
+    assert row["cluster_distance_r500"] == pytest.approx(
+        (2 * u.arcmin / r500_angle).decompose().value, rel=1e-3)
+
+
+def test_clusters_without_redshift_are_left_out_of_matching():
+    image, probability, labels, wcs, centre = one_candidate()
+    clusters = QTable({"name": ["unknown_z", "nan_z", "known"],
+                       "ra": [centre.ra, centre.ra, centre.ra + 0.1 * u.deg],
+                       "dec": [centre.dec] * 3, "z": [-1.0, np.nan, 0.2],
+                       "r500": [1000, 1000, 1000] * u.kpc})
+    with pytest.warns(AstropyUserWarning, match=r"2 of 3 clusters have no usable redshift or "
+                      r"R500 .*\['unknown_z', 'nan_z'\]: they are left out"):
+        row = candidate_catalog(image, probability, labels, wcs=wcs, clusters=clusters)[0]
+    assert row["nearest_cluster"] == "known" and np.isfinite(row["cluster_distance_r500"])
+    with pytest.warns(AstropyUserWarning, match="1 of 1 clusters"):
+        table = candidate_catalog(image, probability, labels, wcs=wcs, clusters=clusters[:1])
+    assert "nearest_cluster" not in table.colnames
+
+
+def test_image_stem():
+    assert [image_stem(name) for name in ("a/m.fits", "m.fits.gz", "m.FITS", "m.fit.bz2",
+                                          "m.fts", "m.h5", ".fits", "P205+55.fits")] == [
+        "m", "m", "m", "m", "m", "m.h5", ".fits", "P205+55"]
+
+
 @pytest.mark.filterwarnings("ignore:File may have been truncated")
 def test_search_mosaics_writes_products_and_resumes(tmp_path, tiny_model_dir, capsys):
     shape = (200, 260)
@@ -61,10 +106,13 @@ def test_search_mosaics_writes_products_and_resumes(tmp_path, tiny_model_dir, ca
     probability = segmenter.predict_probability(good)
     segmenter.threshold = float(np.nanpercentile(probability, 80))
     centre = WCS(header).celestial.pixel_to_world(130, 100)
-    clusters = QTable({"name": ["c1"], "ra": [centre.ra], "dec": [centre.dec], "z": [0.3],
-                       "r500": [800] * u.kpc})
+    # PSZ2 writes REDSHIFT = -1 when unknown: that cluster is left out, the search goes on.
+    clusters = QTable({"name": ["c1", "no_z"], "ra": [centre.ra, centre.ra],
+                       "dec": [centre.dec, centre.dec], "z": [0.3, -1.0],
+                       "r500": [800, 800] * u.kpc})
     out = tmp_path / "search"
-    table, summary = search_mosaics([good, broken], segmenter, out, clusters=clusters)
+    with pytest.warns(AstropyUserWarning, match="1 of 2 clusters have no usable redshift"):
+        table, summary = search_mosaics([good, broken], segmenter, out, clusters=clusters)
     assert summary["done"] == 1 and list(summary["failed"]) == [str(broken)]
     assert len(table) >= 1 and set(table["mosaic"]) == {str(good)}
     assert np.all(table["max_probability"] > segmenter.threshold)
@@ -77,9 +125,23 @@ def test_search_mosaics_writes_products_and_resumes(tmp_path, tiny_model_dir, ca
     assert not list(products.glob("*.part*"))
     np.testing.assert_allclose(fits.getdata(products / "probability.fits"), probability,
                                atol=1e-6, equal_nan=True)
-    again, summary = search_mosaics([good], segmenter, out, clusters=clusters)
-    assert summary["skipped"] == 1 and summary["done"] == 0 and len(again) == len(table)
-    assert QTable.read(out / "candidates.ecsv")["label"].tolist() == again["label"].tolist()
+    # The rerun reuses the searched mosaic and searches the failed one again.
+    with pytest.warns(AstropyUserWarning, match="1 of 2 clusters"):
+        again, summary = search_mosaics([good, broken], segmenter, out, clusters=clusters)
+    assert summary["skipped"] == 1 and summary["done"] == 0
+    assert list(summary["failed"]) == [str(broken)]
+    written = QTable.read(out / "candidates.ecsv")
+    for column in ("label", "score", "mosaic", "nearest_cluster"):
+        assert written[column].tolist() == table[column].tolist(), column  # the first run's
+    # Other settings are refused rather than mixed with the earlier results.
+    segmenter.threshold += 0.01
+    with pytest.warns(AstropyUserWarning, match="1 of 2 clusters"), \
+            pytest.raises(ValueError, match=r"other settings \(threshold was .*Use a new"):
+        search_mosaics([good], segmenter, out, clusters=clusters)
+    segmenter.threshold -= 0.01
+    with pytest.raises(ValueError, match=r"other settings \(clusters was '[0-9a-f]+' and is "
+                       r"now None\)"):
+        search_mosaics([good], segmenter, out)
 
 
 def test_search_command_reports_missing_files(tmp_path, capsys):
@@ -150,10 +212,24 @@ def test_search_on_a_distributed_client_equals_serial(tmp_path, tiny_model_dir):
 def test_mosaics_with_the_same_file_name_are_refused(tmp_path, tiny_model_dir):
     from astropy_radiounet.survey import SegmenterSettings
 
-    paths = [tmp_path / "a" / "m.fits", tmp_path / "b" / "m.fits"]
     settings = SegmenterSettings(weights=str(tiny_model_dir / "tiny.json"))
-    with pytest.raises(ValueError, match=r"share a file name \(m.fits\)"):
-        search_mosaics(paths, settings, tmp_path / "out")
+    for names in (["a/m.fits", "b/m.fits"], ["m.fits", "m.fits.gz"], ["M.fits", "m.fit"]):
+        paths = [str(tmp_path / name) for name in names]
+        with pytest.raises(ValueError, match=f"share a name once their FITS and compression "
+                           f"suffixes are removed \\('{image_stem(names[0])}': "):
+            search_mosaics(paths, settings, tmp_path / "out")
+
+
+def test_compressed_mosaic_products_are_named_without_suffixes(tmp_path, tiny_model_dir):
+    shape = (150, 170)
+    path = tmp_path / "field.fits.gz"
+    fits.PrimaryHDU(lotss_like_image(shape, seed=5).astype(np.float32),
+                    header=lotss_header(shape)).writeto(path)
+    segmenter = RadioUNetSegmenter(10, weights=tiny_model_dir / "tiny.json",
+                                   tile_shape=(128, 128), threshold=0.45)
+    _, summary = search_mosaics([path], segmenter, tmp_path / "out")
+    assert summary["done"] == 1
+    assert (tmp_path / "out" / "field" / "candidates.ecsv").is_file()
 
 
 def test_search_command_with_local_workers(tmp_path, tiny_model_dir, lotss_fits, capsys):

@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import QTable, Table
+from astropy.utils.exceptions import AstropyUserWarning
 
-from astropy_radiounet.catalogs import read_cluster_catalog
+from astropy_radiounet.catalogs import catalog_r500, read_cluster_catalog
 from astropy_radiounet.cli import main
+from astropy_radiounet.clusters import r500_from_m500
 from astropy_radiounet.survey import MosaicIndex, SegmenterSettings, classify_clusters
 
 from helpers import lotss_header, lotss_like_image
@@ -57,12 +59,25 @@ def test_catalog_columns_found_and_units_required(tmp_path):
         read_cluster_catalog(Table({"ra": [1.0], "dec": [2.0], "m500": [1e14] * u.Msun}))
     with pytest.raises(ValueError, match="names no column"):
         read_cluster_catalog(table, columns={"z": "ZZ"})
-    with pytest.raises(ValueError, match="unique"):
+    with pytest.raises(ValueError, match=r"unique.*repeats \['a'\]"):
         read_cluster_catalog(Table({"name": ["a", "a"], "ra": [1, 2], "dec": [1, 2],
                                     "z": [0.1, 0.2], "r500": [1, 1] * u.Mpc}))
     (tmp_path / "bad.ecsv").write_text("not a table")
     with pytest.raises(ValueError, match="Cannot read the cluster catalogue"):
         read_cluster_catalog(tmp_path / "bad.ecsv")
+
+
+def test_catalog_r500_falls_back_to_m500_row_by_row():
+    m500 = 3e14 * u.Msun
+    catalog = QTable({"z": [0.2, 0.2, 0.3, -1.0, np.nan, 0.2],
+                      "r500": [900, np.nan, 0, 800, np.nan, np.nan] * u.kpc,
+                      "m500": [m500, m500, m500, m500, m500, np.nan * u.Msun]})
+    r500 = catalog_r500(catalog)
+    assert r500.unit == u.kpc and r500[0] == 900 * u.kpc and r500[3] == 800 * u.kpc
+    assert u.allclose(r500[1:3], r500_from_m500(m500, [0.2, 0.3]))  # NaN or 0: unknown
+    assert np.isnan(r500[4]) and np.isnan(r500[5])  # no redshift / no mass
+    only_mass = QTable({"z": [0.2, -1.0], "m500": [m500, m500]})
+    assert np.isfinite(catalog_r500(only_mass)[0]) and np.isnan(catalog_r500(only_mass)[1])
 
 
 def test_mosaic_choice_prefers_best_coverage(survey):
@@ -95,16 +110,90 @@ def test_classify_records_every_cluster_and_resumes(survey):
     assert table["coverage"][4] > 0.99 and "partial" not in table["flags"][4]
     assert (out / "products" / "in_A_overlay.png").exists()
     assert (out / "products" / "in_A_probability.fits").exists()
-    # A killed run: one unit missing and a stray partial file; the rerun does only that one.
+    # A killed run: one unit missing and a stray partial file, and one cluster recorded
+    # as failed by on_failure (as are all those pending when a process pool breaks).
+    # The rerun redoes those two, and the clusters without a measurement (failed,
+    # off the footprint); it reuses only the measured ones.
     (out / "units" / "overlap.json").unlink()
     (out / "units" / "overlap.json.123.part").write_text("{")
+    unit = json.loads((out / "units" / "in_A.json").read_text())
+    unit.update(status="failed", reason="BrokenProcessPool: a process terminated abruptly",
+                ratio=float("nan"))
+    (out / "units" / "in_A.json").write_text(json.dumps(unit))
     again, counts = classify_clusters(catalog, survey["images"], output_dir=out,
                                       settings=survey["settings"], ratio_threshold=0.4)
-    assert counts["done"] == 1 and counts["skipped"] == 4
+    assert counts["done"] == 4 and counts["skipped"] == 1 and counts["failed"] == 1
     for name in ("name", "ratio", "status", "mosaic"):
         assert list(again[name].astype(str)) == list(table[name].astype(str))
     final = QTable.read(out / "clusters_classified.ecsv")
     assert len(final) == 5 and final["r500"].unit == u.kpc
+    # A cluster measured before whose catalogue values changed is measured again.
+    catalog["z"][0] = 0.45
+    with pytest.warns(AstropyUserWarning, match="1 clusters measured in an earlier run have "
+                      "other catalogue values now \\(e.g. 'in_A'\\)"):
+        changed, counts = classify_clusters(catalog, survey["images"], output_dir=out,
+                                            settings=survey["settings"], ratio_threshold=0.4)
+    assert counts["skipped"] == 2 and changed["z"][0] == 0.45
+    assert changed["radius"][0] != table["radius"][0]
+
+
+@pytest.mark.filterwarnings("ignore:File may have been truncated")
+def test_rerun_with_other_settings_is_refused(survey, coarse_model_dir):
+    catalog = read_cluster_catalog(survey["catalog"])[:1]
+    out = survey["dir"] / "out"
+    classify_clusters(catalog, survey["images"][:1], output_dir=out,
+                      settings=survey["settings"], ratio_threshold=0.4)
+    manifest = json.loads((out / "classify_manifest.json").read_text())
+    assert manifest["settings"]["ratio_threshold"] == 0.4
+    assert manifest["settings"]["model"]["weights_sha256"]
+    refused = [({"ratio_threshold": 0.5}, "ratio_threshold was 0.4 and is now 0.5"),
+               ({"factor": 1.0}, "factor was 2.2 and is now 1.0"),
+               ({"settings": SegmenterSettings(weights=str(coarse_model_dir / "coarse.json"))},
+                "model.card_sha256 was '[0-9a-f]+' and is now '[0-9a-f]+'; "
+                "model.weights_sha256 was")]
+    for change, message in refused:
+        options = {"settings": survey["settings"], "ratio_threshold": 0.4, **change}
+        with pytest.raises(ValueError, match=f"holds results of a run with other settings "
+                           f"\\({message}.*Use a new output directory"):
+            classify_clusters(catalog, survey["images"][:1], output_dir=out, **options)
+    (out / "classify_manifest.json").unlink()
+    with pytest.raises(ValueError, match="holds results but no run manifest"):
+        classify_clusters(catalog, survey["images"][:1], output_dir=out,
+                          settings=survey["settings"], ratio_threshold=0.4)
+
+
+def test_clusters_without_redshift_or_size_are_recorded_not_raised(survey):
+    catalog = QTable({"name": ["in_A", "psz2_unknown_z", "nan_z", "no_size"],
+                      "ra": [204.96, 204.97, 204.98, 204.99] * u.deg,
+                      "dec": [55.0] * 4 * u.deg, "z": [0.5, -1.0, np.nan, 0.5],
+                      "r500": [300, 300, np.nan, np.nan] * u.kpc,
+                      "m500": [1e14, 1e14, 1e14, np.nan] * u.Msun})
+    out = survey["dir"] / "no_z"
+    for run in range(2):  # the unmeasured clusters are looked at again by a rerun
+        with pytest.warns(AstropyUserWarning, match="2 clusters have no usable redshift .*"
+                          "1 clusters have neither a usable R500 nor M500"):
+            table, counts = classify_clusters(catalog, survey["images"][:1], output_dir=out,
+                                              settings=survey["settings"],
+                                              ratio_threshold=0.4)
+        assert counts["no_redshift"] == 2 and counts["no_size"] == 1
+        assert counts["skipped"] == run and counts["done"] == 4 - run
+    assert list(table["status"]) == ["ok", "no_redshift", "no_redshift", "no_size"]
+    assert np.isfinite(table["ratio"][0]) and np.all(np.isnan(table["ratio"][1:]))
+    assert table["r500"][1] == 300 * u.kpc and np.isnan(table["radius"][1])
+    assert "redshift is unknown" in table["reason"][1]
+
+
+def test_names_sharing_a_unit_file_are_refused(survey):
+    for names in (["Abell 2256", "Abell_2256"], ["A2256", "a2256"]):
+        catalog = QTable({"name": names, "ra": [204.96, 204.97] * u.deg,
+                          "dec": [55.0, 55.0] * u.deg, "z": [0.5, 0.5],
+                          "r500": [300, 300] * u.kpc})
+        out = survey["dir"] / names[1]
+        with pytest.raises(ValueError, match=f"Cluster names '{names[0]}' and '{names[1]}' "
+                           f"would share one result file.*--column name="):
+            classify_clusters(catalog, survey["images"][:1], output_dir=out,
+                              settings=survey["settings"], ratio_threshold=0.4)
+        assert not out.exists()
 
 
 @pytest.mark.filterwarnings("ignore:File may have been truncated")

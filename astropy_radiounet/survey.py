@@ -522,7 +522,11 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
                   "dec": float(row["dec"].to_value(u.deg)), "z": float(row["z"]),
                   "r500_kpc": float(r500[i].to_value(u.kpc)),
                   "radius_arcmin": float(radius[i].to_value(u.arcmin))}
-        state = _reusable_unit(units_dir / f"{_unit_name(values['name'])}.json", values)
+        unit_name = _unit_name(values["name"])
+        state = _reusable_unit(units_dir / f"{unit_name}.json", values)
+        if state == "reuse" and products_dir is not None and not (
+                products_dir / f"{unit_name}_overlay.png").is_file():
+            state = "redo"  # measured before without the products asked for now
         if state == "reuse":
             counts["skipped"] += 1
             continue

@@ -135,6 +135,12 @@ def test_classify_records_every_cluster_and_resumes(survey):
                                             settings=survey["settings"], ratio_threshold=0.4)
     assert counts["skipped"] == 2 and changed["z"][0] == 0.45
     assert changed["radius"][0] != table["radius"][0]
+    # Products asked for now are made for a measured cluster that lacks them.
+    (out / "products" / "by_mass_overlay.png").unlink()
+    _, counts = classify_clusters(catalog, survey["images"], output_dir=out,
+                                  settings=survey["settings"], ratio_threshold=0.4,
+                                  products=True)
+    assert counts["skipped"] == 2 and (out / "products" / "by_mass_overlay.png").exists()
 
 
 @pytest.mark.filterwarnings("ignore:File may have been truncated")

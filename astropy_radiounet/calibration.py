@@ -33,7 +33,8 @@ def _pool_adjacent_violators(values, weights):
         means.append(float(value))
         totals.append(float(weight))
         sizes.append(1)
-        while len(means) > 1 and means[-2] > means[-1]:
+        # Ties are pooled too, so that no two runs share a value.
+        while len(means) > 1 and means[-2] >= means[-1]:
             weight = totals[-2] + totals[-1]
             means[-2] = (means[-2] * totals[-2] + means[-1] * totals[-1]) / weight
             totals[-2] = weight
@@ -44,20 +45,13 @@ def _pool_adjacent_violators(values, weights):
 
 def _centred_knots(raw, values, sizes, weights):
     """
-    One knot per pooled run, at its weighted mean raw probability, anchored at
-    (0, 0) and (1, 1) where the runs leave room: strictly increasing between
-    runs of different values.
+    One knot per pooled run, at its weighted mean raw probability: strictly
+    increasing, as runs have distinct values.  Beyond the first and last
+    knots the map stays at their values: no data say more.
     """
     run = np.repeat(np.arange(len(values)), sizes)
     centre = np.bincount(run, weights=raw * weights) / np.bincount(run, weights=weights)
-    knots_raw, knots = list(centre), list(values)
-    if knots_raw[0] > 0 and knots[0] > 0:
-        knots_raw.insert(0, 0.0)
-        knots.insert(0, 0.0)
-    if knots_raw[-1] < 1 and knots[-1] < 1:
-        knots_raw.append(1.0)
-        knots.append(1.0)
-    return np.array(knots_raw), np.array(knots)
+    return centre, np.asarray(values)
 
 
 @dataclass
@@ -114,7 +108,8 @@ class ProbabilityCalibration:
 
         The truth fraction in each bin is made non-decreasing by pooling
         adjacent violators; each pooled run becomes one knot at its mean raw
-        probability, and the knots are joined linearly (anchored at 0 and 1).
+        probability, and the knots are joined linearly; below the first and
+        above the last knot the map keeps their values.
 
         Parameters
         ----------

@@ -35,11 +35,35 @@ def test_fit_keeps_the_order_of_probabilities():
     calibration = ProbabilityCalibration.fit(truth, raw)
     calibrated = calibration(np.sort(raw))
     assert np.all(np.diff(calibrated) >= 0)
-    # Strictly increasing: no two of 1,000 distinct raw values share a value.
-    grid = np.linspace(0.001, 0.999, 1000)
+    # Strictly increasing between the end knots: no two of 1,000 distinct raw
+    # values there share a value.
+    grid = np.linspace(calibration.raw[0], calibration.raw[-1], 1002)[1:-1]
     assert np.all(np.diff(calibration(grid)) > 0)
+    assert calibration.raw[0] < 0.05 and calibration.raw[-1] > 0.95
     assert abs(float(calibration(0.2)) - 0.05) < 0.02
     assert abs(float(calibration(0.8)) - 0.8) < 0.03
+
+
+def test_runs_of_equal_truth_fraction_are_pooled():
+    """Bins that are all negative (or all positive) have equal truth fractions;
+    they form one run and one knot, not a staircase of flat knots."""
+    rng = np.random.default_rng(4)
+    raw = rng.uniform(size=200_000)
+    truth = (raw > 0.3) & (rng.uniform(size=raw.size) < raw)
+    calibration = ProbabilityCalibration.fit(truth, raw)
+    assert np.all(np.diff(calibration.calibrated) > 0)
+    assert calibration.calibrated[0] == 0 and 0.1 < calibration.raw[0] < 0.2
+
+
+def test_ends_follow_the_data_not_an_assumed_0_and_1():
+    """A model whose most confident pixels are right only 60% of the time must
+    not have its raw 1.0 (where sigmoid outputs pile up) mapped to 1."""
+    rng = np.random.default_rng(5)
+    raw = rng.uniform(size=200_000)
+    truth = rng.uniform(size=raw.size) < 0.2 + 0.4 * raw
+    calibration = ProbabilityCalibration.fit(truth, raw)
+    assert abs(float(calibration(1.0)) - 0.6) < 0.03
+    assert abs(float(calibration(0.0)) - 0.2) < 0.03
 
 
 def test_nan_preserved_and_bad_knots_refused():

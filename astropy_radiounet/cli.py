@@ -96,8 +96,10 @@ def _add_field_options(parser):
                        help="restoring beam FWHM in arcsec (default: 6, as LoTSS)")
     group.add_argument("--noise", type=float, default=70.0,
                        help="noise rms in uJy/beam (default: 70)")
-    group.add_argument("--n-clusters", type=int, default=1,
-                       help="galaxy clusters per field (default: 1)")
+    group.add_argument("--n-clusters", type=int, default=None,
+                       help="galaxy clusters per field (default: 1 for a field; drawn "
+                            "from 0, 1, 1, 2 for each training pair, so that negatives "
+                            "are common)")
     group.add_argument("--no-artefacts", action="store_true",
                        help="leave out the imaging artefacts")
     group.add_argument("--blank-edges", action="store_true",
@@ -148,9 +150,12 @@ def _help(parser):
 def _field_kwargs(args):
     import astropy.units as u
 
-    return dict(pixel_scale=args.pixel_scale * u.arcsec, beam=args.beam * u.arcsec,
-                noise=args.noise * u.uJy / u.beam, n_clusters=args.n_clusters,
-                artefacts=not args.no_artefacts, blank_edges=args.blank_edges)
+    keywords = dict(pixel_scale=args.pixel_scale * u.arcsec, beam=args.beam * u.arcsec,
+                    noise=args.noise * u.uJy / u.beam, artefacts=not args.no_artefacts,
+                    blank_edges=args.blank_edges)
+    if args.n_clusters is not None:
+        keywords["n_clusters"] = args.n_clusters
+    return keywords
 
 
 def _simulation_errors(function):

@@ -5,8 +5,11 @@ The tiles are simulated once, with all CPU cores, into a cache shared by
 the recipes (recipes that differ only in their loss or optimiser share
 their data); then one ``radiounet train`` process per recipe runs at the
 same time on the accelerator, each with the time left before the deadline
-as its budget.  Each model directory ends up in ``OUTPUT/<recipe stem>/``
-and, with ``--tar``, packed as ``OUTPUT/<recipe stem>.tar``.
+as its budget (recipes with ``max_minutes`` null, such as the fixed-epoch
+shipped recipe, keep no budget: one that runs past the deadline is killed
+and leaves only its best-epoch checkpoint).  Each model directory ends up
+in ``OUTPUT/<recipe stem>/`` and, with ``--tar``, packed as
+``OUTPUT/<recipe stem>.tar``.
 
 Run on a GPU machine with Keras 3 on JAX or PyTorch::
 
@@ -65,6 +68,12 @@ def main(argv=None):
     for name, config in configs.items():
         if config.max_minutes is not None:
             config.max_minutes = min(config.max_minutes, left / 60)
+        else:
+            # A fixed-epoch recipe keeps max_minutes None, so that its card
+            # retrains the same epochs anywhere; it gets no budget here.
+            print(f"{name}: no max_minutes, so no time budget: if its epochs do not end "
+                  f"within {left / 60:.1f} min it is killed at the deadline and leaves no "
+                  f"model (only {config.name}.best.weights.h5)", flush=True)
         recipe = args.output / f"{name}.recipe.json"
         args.output.mkdir(parents=True, exist_ok=True)
         config.write(recipe)

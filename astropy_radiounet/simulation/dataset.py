@@ -58,8 +58,10 @@ def augment_pair(rng, image, sky_parts, *, rotate=True, flip=True, noise_scale=(
     Parameters
     ----------
     rng : `numpy.random.Generator`
-    image : ndarray
-        Not used directly (kept for symmetry); the pair is rebuilt from parts.
+    image : ndarray or None
+        The simulated image; the pair is rebuilt from the parts, and pixels
+        blank (NaN) here, such as blanked mosaic edges, stay blank, with no
+        truth.
     sky_parts : dict
         ``sky``, ``diffuse_sky``, ``noise``, ``artefacts``, ``rms`` and ``labels``
         arrays of a `SimulatedField`.
@@ -83,6 +85,9 @@ def augment_pair(rng, image, sky_parts, *, rotate=True, flip=True, noise_scale=(
     p = sky_parts
     img = p["sky"] + (s_f - 1.0) * p["diffuse_sky"] + s_n * p["noise"] + p["artefacts"]
     mask = (s_f * p["diffuse_sky"]) > mask_level * s_n * p["rms"]
+    blank = np.zeros(img.shape, bool) if image is None else ~np.isfinite(image)
+    img = np.where(blank, np.nan, img)
+    mask &= ~blank
     labels = np.where(mask, p["labels"], 0)
     k = int(rng.integers(0, 4)) if rotate else 0
     fl = bool(rng.integers(0, 2)) if flip else False
@@ -355,11 +360,17 @@ def write_cluster_sample(directory, n_fields, *, shape=(512, 512), seed=0, n_pro
     """
     n_fields = _check_n("n_fields", n_fields)
     n_processes = _check_n("n_processes", n_processes)
+    if field_kwargs.get("n_clusters", 1) < 1:
+        msg = (f"n_clusters={field_kwargs['n_clusters']!r}: every field of a cluster sample "
+               f"has its cluster at the centre, so n_clusters must be at least 1.")
+        raise ValueError(msg)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     cat_path = directory / "clusters.ecsv"
-    if cat_path.exists() and not overwrite:
-        msg = f"{cat_path} exists; pass overwrite=True or choose another directory"
+    existing = ([cat_path] if cat_path.exists() else []) + sorted(directory.glob("field_*"))
+    if existing and not overwrite:
+        msg = (f"{existing[0]} exists ({len(existing)} files of an earlier sample); pass "
+               f"overwrite=True or choose another directory")
         raise OSError(msg)
     seeds = np.random.SeedSequence(seed).spawn(n_fields)
     per = max(1, min(16, n_fields // (4 * n_processes) or 1))

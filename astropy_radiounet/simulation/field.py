@@ -302,6 +302,9 @@ def simulate_field(shape=(512, 512), *, seed=None, pixel_scale=1.5 * u.arcsec,
         raise ValueError(msg)
     n_clusters = int(n_clusters)
     z_lo, z_hi = check_range("redshift_range", redshift_range, low=1e-3, high=5.0)
+    if redshift is not None and not 1e-3 <= float(redshift) <= 5.0:
+        msg = f"redshift must be between 0.001 and 5; got {redshift!r}."
+        raise ValueError(msg)
     m_lo, m_hi = check_range("mass_range", to_value("mass_range", mass_range, u.Msun), low=1e12)
     s_lo, s_hi = check_range("flux_range", to_value("flux_range", flux_range, u.Jy), low=0.0)
     counts = resolve_counts(source_counts)
@@ -372,8 +375,10 @@ def simulate_field(shape=(512, 512), *, seed=None, pixel_scale=1.5 * u.arcsec,
         want_halo = (not want_mini) and rng_diff.uniform() < rates["halo"]
         want_relic = rng_diff.uniform() < rates["relic"]
         if not (want_mini or want_halo or want_relic):
-            want_halo = not c["cool_core"]
-            want_mini = c["cool_core"]
+            # A cluster with diffuse emission gets at least its central kind,
+            # unless that kind's rate is zero.
+            want_halo = not c["cool_core"] and rates["halo"] > 0
+            want_mini = c["cool_core"] and rates["mini_halo"] > 0
         if want_halo:
             r_e = np.clip(0.15 * c["r500"] * 10 ** rng_diff.normal(0, 0.12), 50, 300)
             power = dfs.HALO_RELATION.power(rng_diff, c["m500"])

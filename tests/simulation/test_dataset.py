@@ -42,6 +42,13 @@ def test_augmentation_consistent():
     assert mask.sum() == 1 and labels.sum() == 1
     assert np.argwhere(mask)[0].tolist() == np.argwhere(labels)[0].tolist()
     assert info["rot90"] in range(4)
+    # Blanked pixels of the simulated image stay blank, with no truth there.
+    image = np.zeros((8, 8))
+    image[:, :3] = np.nan
+    img, mask, labels, info = augment_pair(np.random.default_rng(1), image, parts,
+                                           rotate=False, flip=False)
+    assert np.isnan(img[:, :3]).all() and np.isfinite(img[:, 3:]).all()
+    assert mask.sum() == 0 and labels.sum() == 0  # the one true pixel, (1, 2), is blank
 
 
 def test_training_pair_with_and_without_augmentation():
@@ -56,6 +63,8 @@ def test_bad_arguments():
         write_training_set("unused", 0)
     with pytest.raises(ValueError, match="n_processes"):
         write_cluster_sample("unused", 1, n_processes=0)
+    with pytest.raises(ValueError, match="n_clusters must be at least 1"):
+        write_cluster_sample("unused", 1, n_clusters=0)
 
 
 def test_cluster_sample(tmp_path):
@@ -65,3 +74,6 @@ def test_cluster_sample(tmp_path):
     assert (tmp_path / "clusters.ecsv").exists()
     assert (tmp_path / cat["field"][0]).exists()
     np.testing.assert_allclose(cat["x"], 47.5)
+    (tmp_path / "clusters.ecsv").unlink()  # the field files alone are not overwritten
+    with pytest.raises(OSError, match="field_00000.*overwrite=True"):
+        write_cluster_sample(tmp_path, 2, shape=(96, 96), seed=4)

@@ -91,9 +91,13 @@ def test_source_counts_slope():
 
 
 def test_lotss_counts_density():
+    from astropy_radiounet.simulation.compact import LoTSSCounts
+
     f = simulate_field((256, 256), seed=5, n_clusters=0, overdensities=False)
-    area = (256 * 1.5 / 3600) ** 2
-    assert f.meta["n_compact"] > 1000 * area  # many faint sources
+    # Sources are drawn over the image and its padding of 4 beams (16 pixels
+    # of 1.5" for the 6" beam) on each side: 288 x 288 pixels.
+    expected = LoTSSCounts().number((288 * 1.5 / 3600) ** 2, flux_range=(20e-6, 10.0))
+    assert abs(f.meta["n_compact"] - expected) < 4 * np.sqrt(expected)
 
 
 def test_mask_where_diffuse_is(de_field):
@@ -165,6 +169,14 @@ def test_blank_edges_and_beam_options():
     assert f.header["BMIN"] == pytest.approx(12 / 3600)
 
 
+def test_zero_diffuse_rates_are_honoured():
+    for seed in range(4):
+        f = simulate_field((128, 128), seed=seed, diffuse_probability=1.0,
+                           diffuse_rates={"halo": 0.0, "mini_halo": 0.0, "relic": 0.3})
+        kinds = {kind for value in f.clusters["diffuse"] for kind in str(value).split(",")}
+        assert not kinds & {"halo", "mini_halo"}
+
+
 def test_no_artefacts_option():
     a = simulate_field((96, 96), seed=10, artefacts=False)
     assert not a.artefacts.any()
@@ -176,6 +188,8 @@ def test_no_artefacts_option():
     ({"noise": 1 * u.m}, "noise"),
     ({"diffuse_rates": {"halos": 1}}, "diffuse_rates"),
     ({"n_clusters": -1}, "n_clusters"),
+    ({"redshift": 0}, "redshift must be between 0.001 and 5"),
+    ({"redshift": -0.1}, "redshift must be between"),
     ({"source_counts": "nvss"}, "source_counts"),
 ])
 def test_clear_errors(kwargs, match):

@@ -157,7 +157,8 @@ class NoiseMap:
             n_valid = np.isfinite(boxes).sum(axis=1)
             box_pixels = values.shape[0] * np.minimum(
                 box_size, nx - np.arange(n_boxes_x) * box_size)
-            enough = n_valid >= max(min_valid_fraction * box_pixels.min(), 16)
+            # Each box against its own size (the last column may be narrower).
+            enough = n_valid >= np.maximum(min_valid_fraction * box_pixels, 16)
             if enough.any():
                 mesh[by, enough] = robust_sigma(boxes[enough], sigma=sigma, maxiters=maxiters)
         mesh[~(mesh > 0)] = np.nan

@@ -11,8 +11,11 @@ the same orientation, so no reprojection is needed:
 * the image is then convolved to the model's beam, if it is sharper;
 * back on the input grid, the probability is interpolated linearly.
 
-Every step is a separable sparse matrix product applied to strips of rows,
-so a memory-mapped input larger than memory is read once, in pieces.
+Resampling is a separable sparse matrix product applied to strips of rows,
+so a memory-mapped input is read once, in pieces, and only the (smaller)
+model-grid image is held in memory; the beam convolution works on that
+whole model-grid image.  When the input is already at the model's pixel
+scale (``factor`` 1), the model-grid image is a full-size copy.
 """
 
 import numpy as np

@@ -79,16 +79,16 @@ def plot_overlay(image, probability, *, wcs=None, segment_image=None, threshold=
     """
     import matplotlib.pyplot as plt
 
-    image = np.asarray(image, dtype=float)
-    probability = np.asarray(probability, dtype=float)
-    if image.shape != probability.shape:
-        msg = (f"image {image.shape} and probability {probability.shape} must have the "
-               f"same shape.")
+    if np.shape(image) != np.shape(probability):
+        msg = (f"image {np.shape(image)} and probability {np.shape(probability)} must have "
+               f"the same shape.")
         raise ValueError(msg)
-    step = max(1, -(-max(image.shape) // int(max_pixels)))
-    if step > 1:
-        image, probability = image[::step, ::step], probability[::step, ::step]
-        wcs = wcs[::step, ::step] if wcs is not None else None
+    # Decimate before converting, so that a memory-mapped mosaic is not copied whole.
+    step = max(1, -(-max(np.shape(image)) // int(max_pixels)))
+    image = np.asarray(np.asanyarray(image)[::step, ::step], dtype=float)
+    probability = np.asarray(np.asanyarray(probability)[::step, ::step], dtype=float)
+    if step > 1 and wcs is not None:
+        wcs = wcs[::step, ::step]
     if ax is None:
         figure = plt.figure(figsize=(8, 7.5))
         ax = figure.add_subplot(projection=wcs) if wcs is not None else figure.add_subplot()

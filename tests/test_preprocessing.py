@@ -34,6 +34,20 @@ def test_noise_map_follows_a_noise_gradient():
     np.testing.assert_array_equal(noise(slice(10, 50), slice(70, 90)), sigma[10:50, 70:90])
 
 
+def test_sparse_box_is_filled_even_beside_a_narrow_last_column():
+    """With 129 columns and boxes of 64, the last box column is 1 pixel wide;
+    a full box with only 40 valid pixels must still count as too sparse."""
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(128, 129)).astype(np.float32)
+    valid = np.ones(data.shape, bool)
+    valid[:64, 64:128] = False
+    valid[10, 70:110] = True
+    data[10, 70:110] *= 60  # too few pixels for a noise estimate
+    noise = NoiseMap.estimate(ResampledImage(np.where(valid, data, 0), valid), box_size=64,
+                              filter_size=1)
+    assert noise(slice(0, 64), slice(64, 128)).max() < 2
+
+
 def test_noise_map_refuses_blank_image():
     values = np.zeros((64, 64), np.float32)
     with pytest.raises(ValueError, match="Cannot estimate the noise"):

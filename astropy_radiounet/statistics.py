@@ -27,6 +27,7 @@ from photutils.aperture import CircularAperture
 
 from .beams import pixel_scale
 from .clusters import DEFAULT_APERTURE_FACTOR, angular_radius, r500_from_m500
+from .io import _check_mask
 
 __all__ = ["DetectionRatio"]
 
@@ -131,11 +132,8 @@ class DetectionRatio:
             msg = f"probability must be a 2-D map; got shape {data.shape}."
             raise ValueError(msg)
         if mask is not None:
-            mask = np.asanyarray(mask, dtype=bool)
-            if mask.shape != data.shape:
-                msg = f"mask has shape {mask.shape}; it must match the map's {data.shape}."
-                raise ValueError(msg)
-            data = np.where(mask, np.nan, data)
+            data = np.where(_check_mask(np.asanyarray(mask, dtype=bool), data.shape), np.nan,
+                            data)
         self.wcs = wcs
         self.xy, self.sky_positions = _pixel_positions(positions, wcs)
         self.radius_pixels = _pixel_radii(radius, len(self.xy), wcs)

@@ -149,6 +149,8 @@ def test_bad_inputs_are_explained(wcs):
         DetectionRatio(np.zeros((5, 5)), [(1, 2, 3)], 1)
     with pytest.raises(ValueError, match="2-D map"):
         DetectionRatio(np.zeros(5), (1, 1), 1)
+    with pytest.raises(ValueError, match="mask has shape \\(4, 4\\).*same shape"):
+        DetectionRatio(np.zeros((5, 5)), (1, 1), 1, mask=np.zeros((4, 4), bool))
     with pytest.raises(ValueError, match="dimensionless"):
         DetectionRatio(np.zeros((5, 5)) * u.Jy, (1, 1), 1)
     with pytest.raises(ValueError, match="redshift must be finite and positive"):

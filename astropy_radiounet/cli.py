@@ -542,15 +542,14 @@ def _image_paths(args):
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise CommandError(f"no such file: {', '.join(missing)}")
-    from .search import image_stem
+    from .search import _shared_stems, image_stem
 
-    stems = [image_stem(p) for p in paths]
-    folded = [stem.casefold() for stem in stems]
-    duplicates = {stem for stem, key in zip(stems, folded) if folded.count(key) > 1}
-    if duplicates:
-        raise CommandError(f"several images share the name {sorted(duplicates)}: their "
+    shared = _shared_stems(paths)
+    if shared:
+        names = sorted({image_stem(path) for group in shared for path in group})
+        raise CommandError(f"several images share the name {names}: their "
                            f"outputs would overwrite each other; segment them separately")
-    return list(zip(paths, stems))
+    return [(path, image_stem(path)) for path in paths]
 
 
 def _outputs(output_dir, stem):

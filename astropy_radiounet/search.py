@@ -82,6 +82,15 @@ def image_stem(path):
     return name
 
 
+def _shared_stems(paths):
+    """Groups of paths whose `image_stem` is the same, ignoring case (as some file
+    systems do)."""
+    groups = {}
+    for path in paths:
+        groups.setdefault(image_stem(path).casefold(), []).append(path)
+    return [group for group in groups.values() if len(group) > 1]
+
+
 def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
                       clusters=None):
     """
@@ -419,10 +428,7 @@ def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=Fals
     output_dir = Path(output_dir)
     paths = [str(path) for path in paths]
     units = {path: output_dir / image_stem(path) for path in paths}
-    groups = {}
-    for path in paths:  # some file systems ignore case
-        groups.setdefault(image_stem(path).casefold(), []).append(path)
-    shared = [group for group in groups.values() if len(group) > 1]
+    shared = _shared_stems(paths)
     if shared:
         listed = "; ".join(f"{image_stem(group[0])!r}: {' and '.join(group)}"
                            for group in shared)

@@ -234,8 +234,11 @@ class LogNormalisation:
     >>> import numpy as np
     >>> from astropy_radiounet.preprocessing import LogNormalisation
     >>> norm = LogNormalisation(snr_max=999.0)
-    >>> norm(np.array([-9.0, 0.0, 9.0, 99.0, 1e6]), np.ones(5, bool), np.float32(1.0))
-    array([-0.33333334,  0.        ,  0.33333334,  0.6666667 ,  1.        ], dtype=float32)
+    >>> stretched = norm(np.array([-9.0, 0.0, 9.0, 99.0, 1e6]), np.ones(5, bool), np.float32(1.0))
+    >>> stretched.dtype
+    dtype('float32')
+    >>> stretched.tolist()
+    [-0.3333333, 0.0, 0.3333333, 0.6666667, 1.0]
     """
 
     snr_max: float = 1000.0

@@ -22,13 +22,13 @@ except ImportError:  # pragma: no cover - running from a source tree without bui
 # pay for photutils, matplotlib and the model code.
 _PUBLIC = {
     "RadioUNetSegmenter": "segmentation",
-    "DetectionRatio": "statistics",
+    "DetectionRatio": "clusters",
     "BackboneSpec": "backbones",
     "hookimpl": "backbones",
     "available_backbones": "backbones",
-    "read_image": "io",
-    "ModelCard": "modelcard",
-    "load_model": "modelcard",
+    "read_image": "image",
+    "ModelCard": "models",
+    "load_model": "models",
 }
 
 __all__ = [*_PUBLIC, "__version__"]

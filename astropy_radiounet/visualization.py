@@ -30,7 +30,7 @@ def image_normalization(image, *, noise=None, n_sigma_low=-3.0, n_sigma_high=50.
     -------
     norm : `~astropy.visualization.ImageNormalize`
     """
-    from .preprocessing import robust_sigma
+    from .image.noise import robust_sigma
 
     if noise is None:
         finite = np.asarray(image)[np.isfinite(image)]

@@ -69,7 +69,7 @@ def run_case(case, size, repeat):
         from astropy.convolution import Gaussian2DKernel, convolve_fft
         from photutils.segmentation import SourceFinder
 
-        from astropy_radiounet.preprocessing import robust_sigma
+        from astropy_radiounet.image.noise import robust_sigma
 
         times = []
         for _ in range(repeat):
@@ -84,7 +84,7 @@ def run_case(case, size, repeat):
         import astropy.units as u
 
         from astropy_radiounet import RadioUNetSegmenter
-        from astropy_radiounet.beams import GaussianBeam
+        from astropy_radiounet.image.beams import GaussianBeam
         from astropy.io import fits
 
         segmenter = RadioUNetSegmenter(weights=None, seed=0)

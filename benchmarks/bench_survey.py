@@ -35,9 +35,9 @@ def _weights(directory):
     """The shipped model, or a random default-architecture card at 6"/20"."""
     import astropy.units as u
 
-    from astropy_radiounet.beams import GaussianBeam
-    from astropy_radiounet.modelcard import load_model, save_model
-    from astropy_radiounet.models import default_card_path
+    from astropy_radiounet.image.beams import GaussianBeam
+    from astropy_radiounet.models.card import load_model, save_model
+    from astropy_radiounet.models.pretrained import default_card_path
 
     if default_card_path("unet"):
         return "default"
@@ -68,7 +68,7 @@ def _catalog(paths, n, seed):
     import astropy.units as u
     from astropy.table import QTable
 
-    from astropy_radiounet.survey import Mosaic
+    from astropy_radiounet.survey.classify import Mosaic
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -98,7 +98,7 @@ def run_classify(workers, args, paths, weights, directory):
     """
     from distributed import Client, LocalCluster
 
-    from astropy_radiounet.survey import SegmenterSettings, classify_clusters
+    from astropy_radiounet.survey.classify import SegmenterSettings, classify_clusters
 
     catalog = _catalog(paths, args.n_clusters, seed=1)
     settings = SegmenterSettings(weights=weights)
@@ -154,8 +154,8 @@ class PeakMemory:
 def run_search(path, weights, directory):
     """One search in this process; prints JSON with the time and peak memory."""
     from astropy_radiounet import RadioUNetSegmenter
-    from astropy_radiounet.io import read_image
-    from astropy_radiounet.search import search_mosaic
+    from astropy_radiounet.image.read import read_image
+    from astropy_radiounet.survey.search import search_mosaic
 
     segmenter = RadioUNetSegmenter(weights=weights)
     before = PeakMemory.anonymous_gb()

@@ -34,9 +34,10 @@ import numpy as np
 def main():
     from astropy_radiounet import RadioUNetSegmenter
     from astropy_radiounet.data import example_field_path
-    from astropy_radiounet.evaluation import (best_threshold, classification_metrics,
-                                              evaluate_clusters, evaluate_pixels, roc_auc)
-    from astropy_radiounet.modelcard import load_model
+    from astropy_radiounet.evaluation.metrics import (best_threshold, classification_metrics,
+                                                      roc_auc)
+    from astropy_radiounet.evaluation.simulated import evaluate_clusters, evaluate_pixels
+    from astropy_radiounet.models.card import load_model
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default="default")

@@ -27,7 +27,8 @@ import tarfile
 import time
 from pathlib import Path
 
-from astropy_radiounet.training import VALIDATION_SEED_OFFSET, TrainingConfig, _cached_pairs
+from astropy_radiounet.training.config import VALIDATION_SEED_OFFSET, TrainingConfig
+from astropy_radiounet.training.pairs import _cached_pairs
 
 
 def main(argv=None):

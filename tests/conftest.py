@@ -9,8 +9,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from astropy.io import fits  # noqa: E402
 
-from astropy_radiounet.beams import GaussianBeam  # noqa: E402
-from astropy_radiounet.modelcard import load_model, save_model  # noqa: E402
+from astropy_radiounet.image.beams import GaussianBeam  # noqa: E402
+from astropy_radiounet.models.card import load_model, save_model  # noqa: E402
 
 from helpers import TINY, lotss_header, lotss_like_image  # noqa: E402
 

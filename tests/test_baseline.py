@@ -5,8 +5,8 @@ from photutils.segmentation import SegmentationImage
 from photutils.utils import NoDetectionsWarning
 from scipy.ndimage import gaussian_filter
 
-from astropy_radiounet.baseline import ClassicalSegmenter
-from astropy_radiounet.io import read_image
+from astropy_radiounet.segmentation.classical import ClassicalSegmenter
+from astropy_radiounet.image.read import read_image
 from helpers import BEAM, PIXEL, lotss_header
 
 NOISE = 7e-5
@@ -81,7 +81,7 @@ def test_rejects_non_positive_parameters(keyword):
 
 
 def test_rejects_card_without_grid(tiny_model_dir):
-    from astropy_radiounet.modelcard import ModelCard
+    from astropy_radiounet.models.card import ModelCard
 
     card = ModelCard.read(tiny_model_dir / "tiny.json")
     card.pixel_scale = None

@@ -5,10 +5,10 @@ from astropy.wcs import WCS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from astropy_radiounet.beams import GaussianBeam, gaussian_kernel, matching_kernel_covariance
-from astropy_radiounet.io import read_image
-from astropy_radiounet.resampling import (ResampledImage, match_beam, model_grid_shape,
-                                          to_input_grid, to_model_grid)
+from astropy_radiounet.image.beams import GaussianBeam, gaussian_kernel, matching_kernel_covariance
+from astropy_radiounet.image.read import read_image
+from astropy_radiounet.image.resampling import (ResampledImage, match_beam, model_grid_shape,
+                                                to_input_grid, to_model_grid)
 
 from helpers import lotss_header
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from astropy_radiounet import RadioUNetSegmenter
-from astropy_radiounet.calibration import ProbabilityCalibration
-from astropy_radiounet.evaluation import reliability
-from astropy_radiounet.modelcard import ModelCard, save_model, load_model
+from astropy_radiounet.models.calibration import ProbabilityCalibration
+from astropy_radiounet.evaluation.metrics import reliability
+from astropy_radiounet.models.card import ModelCard, save_model, load_model
 from helpers import TINY
 
 

@@ -4,8 +4,8 @@ from astropy.table import QTable
 from photutils.segmentation import SourceCatalog
 from scipy.ndimage import gaussian_filter
 
-from astropy_radiounet.chunked_segments import segment_in_chunks
-from astropy_radiounet.segmentation import threshold_map
+from astropy_radiounet.segmentation.chunked import segment_in_chunks
+from astropy_radiounet.segmentation.threshold import threshold_map
 
 
 def blob_map(shape, seed, smoothing):

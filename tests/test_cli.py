@@ -4,8 +4,8 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from regions import Regions
 
-from astropy_radiounet.cli import main
-from astropy_radiounet.modelcard import ModelCard
+from astropy_radiounet.cli.main import main
+from astropy_radiounet.models.card import ModelCard
 
 
 @pytest.fixture()

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from astropy_radiounet.losses import (MaskIoU, MaskPrecision, MaskRecall, combined_loss,
-                                      soft_dice, tversky_loss)
+from astropy_radiounet.training.losses import (MaskIoU, MaskPrecision, MaskRecall, combined_loss,
+                                               soft_dice, tversky_loss)
 
 
 def masks():

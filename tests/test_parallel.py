@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from astropy_radiounet.fits_output import create_fits
-from astropy_radiounet.parallel import run_tasks
+from astropy_radiounet.survey.fits_files import create_fits
+from astropy_radiounet.utils.parallel import run_tasks
 
 
 def test_serial_and_local_processes_give_every_result():

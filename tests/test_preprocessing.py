@@ -4,8 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from astropy_radiounet.preprocessing import LogNormalisation, NoiseMap, robust_sigma
-from astropy_radiounet.resampling import ResampledImage
+from astropy_radiounet.models.normalisation import LogNormalisation
+from astropy_radiounet.image.noise import NoiseMap, robust_sigma
+from astropy_radiounet.image.resampling import ResampledImage
 
 
 def test_robust_sigma_ignores_bright_sources_and_nan():

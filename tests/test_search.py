@@ -8,10 +8,11 @@ from astropy.wcs import WCS
 from photutils.segmentation import SegmentationImage
 
 from astropy_radiounet import RadioUNetSegmenter
-from astropy_radiounet.beams import GaussianBeam
-from astropy_radiounet.cli import main
-from astropy_radiounet.clusters import angular_radius, r500_from_m500
-from astropy_radiounet.search import candidate_catalog, image_stem, search_mosaic, search_mosaics
+from astropy_radiounet.image.beams import GaussianBeam
+from astropy_radiounet.cli.main import main
+from astropy_radiounet.clusters.r500 import angular_radius, r500_from_m500
+from astropy_radiounet.survey.search import (candidate_catalog, image_stem, search_mosaic,
+                                             search_mosaics)
 
 from helpers import lotss_header, lotss_like_image
 
@@ -186,7 +187,7 @@ def test_search_in_chunks_equals_single_block(tmp_path, tiny_model_dir):
 @pytest.mark.filterwarnings("ignore:File may have been truncated")
 def test_search_on_a_distributed_client_equals_serial(tmp_path, tiny_model_dir):
     distributed = pytest.importorskip("distributed")
-    from astropy_radiounet.survey import SegmenterSettings
+    from astropy_radiounet.survey.classify import SegmenterSettings
 
     paths = []
     for i in range(2):
@@ -210,7 +211,7 @@ def test_search_on_a_distributed_client_equals_serial(tmp_path, tiny_model_dir):
 
 
 def test_mosaics_with_the_same_file_name_are_refused(tmp_path, tiny_model_dir):
-    from astropy_radiounet.survey import SegmenterSettings
+    from astropy_radiounet.survey.classify import SegmenterSettings
 
     settings = SegmenterSettings(weights=str(tiny_model_dir / "tiny.json"))
     for names in (["a/m.fits", "b/m.fits"], ["m.fits", "m.fits.gz"], ["M.fits", "m.fit"]):

@@ -8,7 +8,7 @@ from photutils.segmentation import SegmentationImage
 from photutils.utils import NoDetectionsWarning
 
 from astropy_radiounet import RadioUNetSegmenter
-from astropy_radiounet.modelcard import ModelCard, load_model
+from astropy_radiounet.models.card import ModelCard, load_model
 
 from helpers import lotss_header, lotss_like_image
 

@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 from regions import CircleSkyRegion
 
 from astropy_radiounet import DetectionRatio
-from astropy_radiounet.clusters import angular_radius, r500_from_m500
+from astropy_radiounet.clusters.r500 import angular_radius, r500_from_m500
 
 from helpers import lotss_header
 
@@ -112,7 +112,7 @@ def test_default_aperture_is_2_2_r500(wcs):
 
 
 def test_classify_with_explicit_threshold_and_missing_default():
-    from astropy_radiounet.modelcard import default_detection_threshold
+    from astropy_radiounet.models.card import default_detection_threshold
 
     stats = DetectionRatio(np.full((20, 20), 0.02), (10, 10), 5)
     assert stats.classify(0.015).tolist() == [True]

@@ -7,10 +7,10 @@ from astropy.io import fits
 from astropy.table import QTable, Table
 from astropy.utils.exceptions import AstropyUserWarning
 
-from astropy_radiounet.catalogs import catalog_r500, read_cluster_catalog
-from astropy_radiounet.cli import main
-from astropy_radiounet.clusters import r500_from_m500
-from astropy_radiounet.survey import MosaicIndex, SegmenterSettings, classify_clusters
+from astropy_radiounet.clusters.catalogs import catalog_r500, read_cluster_catalog
+from astropy_radiounet.cli.main import main
+from astropy_radiounet.clusters.r500 import r500_from_m500
+from astropy_radiounet.survey.classify import MosaicIndex, SegmenterSettings, classify_clusters
 
 from helpers import lotss_header, lotss_like_image
 

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from astropy.table import QTable
 
-from astropy_radiounet.catalogs import read_cluster_catalog
-from astropy_radiounet.cli import main
-from astropy_radiounet.survey import SegmenterSettings, classify_clusters
+from astropy_radiounet.clusters.catalogs import read_cluster_catalog
+from astropy_radiounet.cli.main import main
+from astropy_radiounet.survey.classify import SegmenterSettings, classify_clusters
 
 from test_survey import write_mosaic
 

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.ndimage import uniform_filter
 
-from astropy_radiounet.tiling import TileLayout, predict_tiled
+from astropy_radiounet.segmentation.tiling import TileLayout, predict_tiled
 
 
 @settings(max_examples=40, deadline=None)

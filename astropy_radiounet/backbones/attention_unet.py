@@ -25,8 +25,6 @@ build_attention_unet.__doc__ = "Build an Attention U-Net; keywords as `build_une
 @hookimpl
 def radiounet_backbones():
     """Register the built-in Attention U-Net."""
-    from ..models import default_card_path
-
     return {
         "attention_unet": BackboneSpec(
             name="attention_unet",
@@ -34,7 +32,6 @@ def radiounet_backbones():
             depth=unet_depth,
             halo=unet_halo,
             default_config=dict(UNET_DEFAULTS),
-            default_weights=default_card_path("attention_unet"),
             description="U-Net with additive attention gates on the skip connections "
                         "(Oktay et al. 2018)",
         ),

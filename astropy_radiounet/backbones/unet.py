@@ -170,8 +170,6 @@ def attention_gate(skip, gating, width, *, name):
 @hookimpl
 def radiounet_backbones():
     """Register the built-in U-Net."""
-    from ..models import default_card_path
-
     return {
         "unet": BackboneSpec(
             name="unet",
@@ -179,7 +177,6 @@ def radiounet_backbones():
             depth=unet_depth,
             halo=unet_halo,
             default_config=dict(UNET_DEFAULTS),
-            default_weights=default_card_path("unet"),
             description="Radio U-Net (Ronneberger et al. 2015; Stuardi et al. 2024)",
         ),
     }

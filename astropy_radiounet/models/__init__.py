@@ -1,28 +1,19 @@
 """
-Trained weights shipped with the package, one ``<backbone>.json`` model card
-and one ``<backbone>.weights.h5`` file per backbone that has a default.
+Models: the model card (what a set of weights is, how it was trained and how to feed
+it), its probability calibration and input normalisation, and the pretrained models
+shipped with the package (one ``<backbone>.json`` card and one
+``<backbone>.weights.h5`` file per backbone that has a default).
 
-Nothing is downloaded at run time: a backbone whose card is not here has no
-default weights.
+Nothing is downloaded at run time: a backbone whose card is not here has no default
+weights.
 """
 
-from pathlib import Path
+from .calibration import ProbabilityCalibration
+from .card import (ModelCard, default_detection_threshold, file_sha256, load_model,
+                   save_model)
+from .normalisation import LogNormalisation
+from .pretrained import MODELS_DIR, default_card_path
 
-__all__ = ["MODELS_DIR", "default_card_path"]
-
-#: Directory holding the shipped model cards and weights.
-MODELS_DIR = Path(__file__).parent
-
-
-def default_card_path(backbone):
-    """
-    Path of the shipped model card for a backbone, or `None` if none ships.
-
-    Examples
-    --------
-    >>> from astropy_radiounet.models import default_card_path
-    >>> default_card_path('no_such_backbone') is None
-    True
-    """
-    path = MODELS_DIR / f"{backbone}.json"
-    return str(path) if path.is_file() else None
+__all__ = ["ModelCard", "load_model", "save_model", "default_detection_threshold",
+           "file_sha256", "ProbabilityCalibration", "LogNormalisation", "MODELS_DIR",
+           "default_card_path"]

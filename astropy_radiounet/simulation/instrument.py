@@ -32,7 +32,7 @@ def parse_beam(beam):
 
     ``beam`` may be a single angle (circular beam), a tuple ``(major, minor)`` or
     ``(major, minor, pa)`` of angles, or any object with ``major``, ``minor`` and
-    ``pa`` attributes (e.g. ``astropy_radiounet.beams.GaussianBeam`` or
+    ``pa`` attributes (e.g. ``astropy_radiounet.image.GaussianBeam`` or
     ``radio_beam.Beam``). Bare numbers are arcsec (widths) and deg (pa).
 
     Examples

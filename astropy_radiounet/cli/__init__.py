@@ -1,0 +1,5 @@
+"""The ``radiounet`` command."""
+
+from .main import main
+
+__all__ = ["main"]

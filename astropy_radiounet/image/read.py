@@ -1,0 +1,394 @@
+"""
+Turn any supported input into one 2-D image plane with its celestial WCS,
+restoring beam and brightness unit.
+
+Supported inputs are a FITS file path, an `~astropy.io.fits.ImageHDU` /
+`~astropy.io.fits.PrimaryHDU` / `~astropy.io.fits.HDUList`, an
+`~astropy.nddata.NDData` (including `~astropy.nddata.CCDData`), a
+`~astropy.units.Quantity` and a plain `~numpy.ndarray`.  LoTSS mosaics often
+carry degenerate FREQ and STOKES axes: those are dropped.  A cube with a real
+third axis is refused, with a message saying how to pick a plane.
+
+Pixel values are not copied: a FITS file is opened memory-mapped and the
+plane is a view, so images larger than memory can be processed in pieces.
+Non-finite pixels (NaN blanking at mosaic edges) are left as they are and are
+treated as masked by every later step.
+"""
+
+import os
+import warnings
+from dataclasses import dataclass
+
+import astropy.units as u
+import numpy as np
+from astropy.io import fits
+from astropy.nddata import NDData
+from astropy.utils.exceptions import AstropyUserWarning
+from astropy.wcs import WCS, FITSFixedWarning
+
+from .beams import GaussianBeam
+
+__all__ = ["ImagePlane", "read_image", "parse_brightness_unit"]
+
+JY_BEAM = u.Jy / u.beam
+#: Brightness units understood, by their lower-case spelling.
+_BRIGHTNESS_UNITS = {
+    "jy/beam": JY_BEAM,
+    "mjy/beam": u.mJy / u.beam,
+    "ujy/beam": u.uJy / u.beam,
+    "µjy/beam": u.uJy / u.beam,
+    "jy beam-1": JY_BEAM,
+    "mjy beam-1": u.mJy / u.beam,
+}
+
+
+@dataclass(frozen=True)
+class ImagePlane:
+    """
+    One 2-D image plane and what is known about it.
+
+    Attributes
+    ----------
+    data : `~numpy.ndarray`
+        The 2-D pixel values (possibly a memory-mapped view in any byte order
+        or dtype); non-finite values are blank.
+    mask : `~numpy.ndarray` or `None`
+        Boolean user mask, `True` where masked, or `None`.
+    wcs : `~astropy.wcs.WCS` or `None`
+        Two-dimensional celestial WCS.
+    beam : `~astropy_radiounet.image.GaussianBeam` or `None`
+        The restoring beam.
+    unit : `~astropy.units.UnitBase`
+        The brightness unit of ``data`` (Jy/beam when the input had none).
+    scale : float
+        Factor that converts ``data`` to Jy/beam.
+    header : `~astropy.io.fits.Header` or `None`
+        The header the plane came from, if any.
+    """
+
+    data: np.ndarray
+    mask: np.ndarray | None
+    wcs: WCS | None
+    beam: GaussianBeam | None
+    unit: u.UnitBase
+    scale: float
+    header: fits.Header | None = None
+
+    @property
+    def shape(self):
+        """Shape of the plane, (ny, nx)."""
+        return self.data.shape
+
+    def blank(self, rows=slice(None), cols=slice(None)):
+        """
+        Boolean array, `True` where a pixel is masked or non-finite.
+
+        Parameters
+        ----------
+        rows, cols : slice, optional
+            Part of the plane to evaluate (the whole plane by default).
+        """
+        blank = ~np.isfinite(self.data[rows, cols])
+        if self.mask is not None:
+            blank |= self.mask[rows, cols]
+        return blank
+
+    def read(self, rows=slice(None), cols=slice(None)):
+        """
+        Read part of the plane as native float32 Jy/beam, blanks set to zero.
+
+        Returns
+        -------
+        values, valid : `~numpy.ndarray`
+            The float32 values and a boolean array, `True` where valid.
+        """
+        values = np.array(self.data[rows, cols], dtype=np.float32)
+        valid = ~self.blank(rows, cols)
+        if self.scale != 1.0:
+            values *= np.float32(self.scale)
+        values[~valid] = 0.0
+        return values, valid
+
+
+def parse_brightness_unit(unit, *, source="data"):
+    """
+    Interpret a brightness unit as a flux density per beam.
+
+    Parameters
+    ----------
+    unit : str, `~astropy.units.UnitBase` or `None`
+        The unit, in any case (``'JY/BEAM'`` as LoTSS writes it works).
+        `None` is taken to be Jy/beam.
+    source : str, optional
+        What the unit came from, for the error message.
+
+    Returns
+    -------
+    unit : `~astropy.units.UnitBase`
+        The unit as astropy understands it.
+    scale : float
+        Factor that converts values in ``unit`` to Jy/beam.
+
+    Raises
+    ------
+    ValueError
+        If the unit is not a flux density per beam.
+
+    Examples
+    --------
+    >>> from astropy_radiounet.image.read import parse_brightness_unit
+    >>> parse_brightness_unit('MJY/BEAM')
+    (Unit("mJy / beam"), 0.001)
+    """
+    if unit is None:
+        return JY_BEAM, 1.0
+    text = unit.to_string() if isinstance(unit, u.UnitBase) else str(unit)
+    if not isinstance(unit, u.UnitBase):
+        # Exact spellings first ('MJy/beam' is mega); all-capitals survey
+        # dialects such as 'JY/BEAM' are not valid units and fall through.
+        unit = u.Unit(text, parse_strict="silent")
+    if not isinstance(unit, u.UnrecognizedUnit):
+        try:
+            return unit, float(unit.to(JY_BEAM))
+        except u.UnitConversionError:
+            pass
+    key = " ".join(text.strip().lower().split())
+    if key in _BRIGHTNESS_UNITS:
+        parsed = _BRIGHTNESS_UNITS[key]
+        return parsed, float(parsed.to(JY_BEAM))
+    msg = (f"The {source} has brightness unit {text!r}; astropy_radiounet works on "
+           f"radio images in Jy/beam, mJy/beam or uJy/beam.  Convert the image to "
+           f"Jy/beam first (for Jy/pixel, multiply by the beam area in pixels).")
+    raise ValueError(msg)
+
+
+def _celestial_plane(data, header, *, source):
+    """Drop degenerate non-celestial axes from a FITS image and its header."""
+    if data is None:
+        msg = (f"The {source} has no image data; pass the HDU that holds the image "
+               f"(e.g. hdulist[1]).")
+        raise ValueError(msg)
+    if data.ndim < 2:
+        msg = f"The {source} is {data.ndim}-dimensional; a 2-D image plane is required."
+        raise ValueError(msg)
+    with warnings.catch_warnings():
+        # Survey header dialects (PC01_01, ...) are fixed silently by wcslib.
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        wcs = WCS(header, naxis=data.ndim) if header is not None else None
+    if wcs is not None and not wcs.has_celestial:
+        wcs = None
+    if wcs is not None:
+        lng, lat = wcs.wcs.lng, wcs.wcs.lat
+        if sorted((lng, lat)) != [0, 1]:
+            msg = (f"The {source} has its celestial axes at FITS axes {lng + 1} and "
+                   f"{lat + 1}; astropy_radiounet needs them as axes 1 and 2.  Transpose "
+                   f"the data and WCS (e.g. with WCS.swapaxes) first.")
+            raise ValueError(msg)
+    index = []
+    for numpy_axis in range(data.ndim - 2):
+        fits_axis = data.ndim - numpy_axis
+        length = data.shape[numpy_axis]
+        if length != 1:
+            ctype = header.get(f"CTYPE{fits_axis}", "?") if header is not None else "?"
+            msg = (f"The {source} is a cube: FITS axis {fits_axis} ({ctype}) has "
+                   f"{length} planes, and astropy_radiounet segments one 2-D plane.  Pick "
+                   f"a plane, e.g. read_image(hdu.data[{', '.join(['0'] * (numpy_axis + 1))}"
+                   f"{', ...' if data.ndim - numpy_axis > 3 else ''}], "
+                   f"wcs=WCS(hdu.header).celestial).")
+            raise ValueError(msg)
+        index.append(0)
+    plane = data[tuple(index)] if index else data
+    return plane, (wcs.celestial if wcs is not None else None)
+
+
+def _resolve_unit(own, given, *, source):
+    """
+    Unit and scale to Jy/beam of an input whose own unit is ``own`` (None
+    when it carries none), with the ``unit`` keyword ``given``: the keyword
+    supplies a missing unit, and must agree with a unit the input carries.
+    """
+    if given is None:
+        return parse_brightness_unit(own, source=source)
+    unit, scale = parse_brightness_unit(given, source="unit keyword")
+    if own is not None:
+        own_unit, own_scale = parse_brightness_unit(own, source=source)
+        if own_scale != scale:
+            msg = (f"unit={unit.to_string()!r} was passed, but the {source} says its values "
+                   f"are in {own_unit.to_string()!r}; leave unit out to use the input's "
+                   f"own unit, or correct the input.")
+            raise ValueError(msg)
+    return unit, scale
+
+
+def _from_hdu(hdu, *, source, unit=None):
+    data, wcs = _celestial_plane(hdu.data, hdu.header, source=source)
+    bunit = hdu.header.get("BUNIT")
+    if bunit is None and unit is None:
+        warnings.warn(f"The {source} has no BUNIT keyword; assuming Jy/beam (pass unit= "
+                      f"if it is not).", AstropyUserWarning)
+    unit, scale = _resolve_unit(bunit, unit, source=source)
+    return ImagePlane(data=data, mask=None, wcs=wcs, beam=GaussianBeam.from_header(hdu.header),
+                      unit=unit, scale=scale, header=hdu.header)
+
+
+def _first_image_hdu(hdulist, *, source):
+    for hdu in hdulist:
+        if hdu.is_image and hdu.data is not None and hdu.data.ndim >= 2:
+            return hdu
+    msg = f"The {source} contains no image HDU with 2-D (or larger) data."
+    raise ValueError(msg)
+
+
+def _check_mask(mask, shape):
+    if mask is None:
+        return None
+    mask = np.asanyarray(mask)
+    if mask.shape != shape:
+        msg = (f"mask has shape {mask.shape} but the image plane has shape {shape}; "
+               f"pass a boolean mask of the same shape (True = masked).")
+        raise ValueError(msg)
+    if mask.dtype != bool:
+        msg = f"mask must be a boolean array (True = masked); got dtype {mask.dtype}."
+        raise TypeError(msg)
+    return mask
+
+
+def read_image(data, *, mask=None, wcs=None, unit=None):
+    """
+    Read any supported input into an `~astropy_radiounet.image.ImagePlane`.
+
+    Parameters
+    ----------
+    data : str, `os.PathLike`, HDU, `~astropy.io.fits.HDUList`, `~astropy.nddata.NDData`, \
+`~astropy.units.Quantity`, `~numpy.ndarray` or `~astropy_radiounet.image.ImagePlane`
+        The image.  A path is opened memory-mapped and the first HDU with
+        image data is used.  An `~astropy_radiounet.image.ImagePlane` is
+        returned as it is (with ``mask`` and ``wcs`` applied).
+    mask : array_like of bool, optional
+        `True` where pixels are to be ignored, in addition to non-finite
+        ones.  Same shape as the 2-D plane.
+    wcs : `~astropy.wcs.WCS`, optional
+        Celestial WCS of a plain array or Quantity.  For inputs that carry
+        their own WCS (FITS, NDData) an explicit ``wcs`` replaces it with an
+        `~astropy.utils.exceptions.AstropyUserWarning`.
+    unit : str or `~astropy.units.UnitBase`, optional
+        Brightness unit (a flux density per beam) of an input that carries
+        none: a plain array, or a FITS image or NDData without a unit;
+        Jy/beam when not given.  An input that carries its own unit (BUNIT,
+        ``NDData.unit``, a Quantity) keeps it, and a ``unit`` that disagrees
+        with it is an error.
+
+    Returns
+    -------
+    image : `~astropy_radiounet.image.ImagePlane`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy_radiounet.image.read import read_image
+    >>> plane = read_image(np.zeros((4, 4, 1, 1)).T)
+    >>> plane.shape
+    (4, 4)
+    """
+    if isinstance(data, ImagePlane):
+        plane = data
+        _resolve_unit(plane.unit, unit, source="ImagePlane")
+    elif isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        if not os.path.exists(path):
+            msg = f"No such image file: {path!r}."
+            raise FileNotFoundError(msg)
+        try:
+            hdulist = fits.open(path, memmap=True, lazy_load_hdus=False)
+        except OSError as exc:
+            msg = f"Cannot read {path!r} as FITS ({exc}); is it a FITS image?"
+            raise ValueError(msg) from exc
+        plane = _from_hdu(_first_image_hdu(hdulist, source=f"file {path!r}"),
+                          source=f"file {path!r}", unit=unit)
+    elif isinstance(data, fits.HDUList):
+        plane = _from_hdu(_first_image_hdu(data, source="HDUList"), source="HDUList",
+                          unit=unit)
+    elif isinstance(data, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
+        plane = _from_hdu(data, source=type(data).__name__, unit=unit)
+    elif isinstance(data, NDData):
+        plane = _from_nddata(data, mask=mask, wcs=wcs, unit=unit)
+        mask = wcs = None  # already applied
+    elif isinstance(data, u.Quantity):
+        array, _ = _celestial_plane(np.asarray(data.value), None, source="Quantity")
+        unit, scale = _resolve_unit(data.unit, unit, source="Quantity")
+        plane = ImagePlane(data=array, mask=None, wcs=None, beam=None, unit=unit, scale=scale)
+    elif isinstance(data, np.ndarray) or np.ndim(data) >= 2:
+        array = np.asanyarray(data)
+        if not (np.issubdtype(array.dtype, np.floating)
+                or np.issubdtype(array.dtype, np.integer)):
+            msg = f"The image has dtype {array.dtype}; a real-valued numeric array is required."
+            raise TypeError(msg)
+        squeezed, _ = _celestial_plane(array, None, source="array")
+        unit, scale = parse_brightness_unit(unit, source="array")
+        plane = ImagePlane(data=squeezed, mask=None, wcs=None, beam=None, unit=unit,
+                           scale=scale)
+    else:
+        msg = (f"Cannot read an image from {type(data).__name__}; pass a FITS path, an "
+               f"HDU or HDUList, an NDData, a Quantity or a 2-D numpy array.")
+        raise TypeError(msg)
+
+    if wcs is not None:
+        if plane.wcs is not None:
+            warnings.warn("The input carries its own WCS; the wcs keyword replaces it.",
+                          AstropyUserWarning)
+        plane = _replace(plane, wcs=_check_wcs(wcs))
+    if mask is not None:
+        plane = _replace(plane, mask=_check_mask(mask, plane.shape))
+    return plane
+
+
+def _check_wcs(wcs):
+    if not isinstance(wcs, WCS):
+        msg = f"wcs must be an astropy.wcs.WCS; got {type(wcs).__name__}."
+        raise TypeError(msg)
+    if not wcs.has_celestial:
+        msg = "wcs has no celestial axes; pass a WCS with RA/Dec (or other sky) axes."
+        raise ValueError(msg)
+    return wcs.celestial
+
+
+def _replace(plane, **changes):
+    values = {field: getattr(plane, field) for field in plane.__dataclass_fields__}
+    values.update(changes)
+    return ImagePlane(**values)
+
+
+def _from_nddata(nddata, *, mask, wcs, unit=None):
+    header = nddata.meta if isinstance(nddata.meta, fits.Header) else None
+    array, _ = _celestial_plane(np.asanyarray(nddata.data), None, source="NDData")
+    own_wcs = nddata.wcs
+    if own_wcs is not None and not isinstance(own_wcs, WCS):
+        own_wcs = getattr(own_wcs, "low_level_wcs", None)
+        own_wcs = own_wcs if isinstance(own_wcs, WCS) else None
+    if own_wcs is not None and own_wcs.has_celestial:
+        own_wcs = own_wcs.celestial
+    else:
+        own_wcs = None
+    if wcs is not None:
+        if own_wcs is not None:
+            warnings.warn("The NDData carries its own WCS; the wcs keyword replaces it.",
+                          AstropyUserWarning)
+        own_wcs = _check_wcs(wcs)
+    own_mask = None if nddata.mask is None else np.asanyarray(nddata.mask, dtype=bool)
+    if own_mask is not None and own_mask.shape != array.shape:
+        own_mask = own_mask.reshape(array.shape)
+    if mask is not None:
+        if own_mask is not None:
+            warnings.warn("The NDData carries its own mask; the mask keyword replaces it.",
+                          AstropyUserWarning)
+        own_mask = mask
+    own = nddata.unit
+    if own is None and header is not None:
+        own = header.get("BUNIT")
+    unit, scale = _resolve_unit(own, unit, source="NDData")
+    beam = GaussianBeam.from_header(header) if header is not None else None
+    if beam is None and isinstance(nddata.meta, dict) and "BMAJ" in nddata.meta:
+        beam = GaussianBeam.from_header(nddata.meta)
+    return ImagePlane(data=array, mask=_check_mask(own_mask, array.shape), wcs=own_wcs,
+                      beam=beam, unit=unit, scale=scale, header=header)

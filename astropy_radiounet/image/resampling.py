@@ -1,0 +1,206 @@
+"""
+Move images between the input pixel grid and the model's grid.
+
+A model is trained at one pixel scale and beam (its model card says which).
+The *model grid* is the input grid with pixels ``factor`` times larger, in
+the same orientation, so no reprojection is needed:
+
+* to the model grid, each model pixel is the area-weighted mean of the input
+  pixels it overlaps (``factor >= 1``; this conserves surface brightness, and
+  so flux) or a linear interpolation of them (``factor < 1``);
+* the image is then convolved to the model's beam, if it is sharper;
+* back on the input grid, the probability is interpolated linearly.
+
+Resampling is a separable sparse matrix product applied to strips of rows,
+so a memory-mapped input is read once, in pieces, and only the (smaller)
+model-grid image is held in memory; the beam convolution works on that
+whole model-grid image.  When the input is already at the model's pixel
+scale (``factor`` 1), the model-grid image is a full-size copy.
+"""
+
+import numpy as np
+from scipy import sparse
+from scipy.signal import fftconvolve
+
+from .beams import gaussian_kernel, matching_kernel_covariance
+
+__all__ = ["ResampledImage", "to_model_grid", "match_beam", "to_input_grid",
+           "model_grid_shape"]
+
+#: Model pixels whose area is covered by less than this fraction of valid
+#: input pixels are blank.
+MIN_COVERAGE = 0.5
+
+
+def model_grid_shape(shape, factor):
+    """Shape of the model grid for an input ``shape`` and a pixel-size ``factor``."""
+    return tuple(int(np.ceil(n / factor - 1e-9)) for n in shape)
+
+
+def _area_weights(n_in, n_out, factor):
+    """Sparse (n_out, n_in) matrix of area-weighted means, for factor >= 1."""
+    rows, cols, weights = [], [], []
+    for j in range(n_out):
+        start, stop = j * factor, (j + 1) * factor
+        first, last = int(np.floor(start)), min(int(np.ceil(stop)), n_in)
+        for i in range(first, last):
+            overlap = min(stop, i + 1) - max(start, i)
+            if overlap > 1e-12:
+                rows.append(j)
+                cols.append(i)
+                weights.append(overlap / factor)
+    return sparse.csr_matrix((weights, (rows, cols)), shape=(n_out, n_in))
+
+
+def _linear_weights(n_from, n_to, factor):
+    """
+    Sparse (n_to, n_from) linear interpolation matrix from a grid to one whose
+    pixels are ``factor`` times larger, with the edges held constant.
+    """
+    centres = (np.arange(n_to) + 0.5) * factor - 0.5
+    centres = np.clip(centres, 0, n_from - 1)
+    lower = np.floor(centres).astype(int)
+    upper = np.minimum(lower + 1, n_from - 1)
+    frac = centres - lower
+    rows = np.concatenate([np.arange(n_to), np.arange(n_to)])
+    cols = np.concatenate([lower, upper])
+    weights = np.concatenate([1 - frac, frac])
+    return sparse.csr_matrix((weights, (rows, cols)), shape=(n_to, n_from))
+
+
+def _weights(n_in, n_out, factor):
+    if factor >= 1:
+        return _area_weights(n_in, n_out, factor)
+    return _linear_weights(n_in, n_out, factor)
+
+
+class ResampledImage:
+    """
+    An image held in memory on the model grid.
+
+    It reads like `~astropy_radiounet.image.ImagePlane` (``shape`` and
+    ``read``), so later steps do not care whether the input was resampled.
+
+    Parameters
+    ----------
+    values : `~numpy.ndarray`
+        float32 values in Jy/beam, zero where blank.
+    valid : `~numpy.ndarray`
+        `True` where the value is valid.
+    """
+
+    def __init__(self, values, valid):
+        self.values = values
+        self.valid = valid
+
+    @property
+    def shape(self):
+        """Shape of the image, (ny, nx)."""
+        return self.values.shape
+
+    def read(self, rows=slice(None), cols=slice(None)):
+        """Return (values, valid) for part of the image."""
+        return self.values[rows, cols], self.valid[rows, cols]
+
+
+def to_model_grid(plane, factor, *, strip_rows=1024):
+    """
+    Resample an image plane to a grid with pixels ``factor`` times larger.
+
+    Parameters
+    ----------
+    plane : `~astropy_radiounet.image.ImagePlane`
+        The input.
+    factor : float
+        Model pixel size over input pixel size.
+    strip_rows : int, optional
+        Number of input rows read at a time.
+
+    Returns
+    -------
+    image : `ResampledImage`
+    """
+    ny, nx = plane.shape
+    out_shape = model_grid_shape(plane.shape, factor)
+    w_rows = _weights(ny, out_shape[0], factor)
+    w_cols = _weights(nx, out_shape[1], factor)
+    total = np.zeros(out_shape, dtype=np.float64)
+    coverage = np.zeros(out_shape, dtype=np.float64)
+    for start in range(0, ny, strip_rows):
+        rows = slice(start, min(start + strip_rows, ny))
+        values, valid = plane.read(rows)
+        block = w_rows[:, rows]
+        total += block @ (w_cols @ values.T).T
+        coverage += block @ (w_cols @ valid.T.astype(np.float32)).T
+    valid = coverage >= MIN_COVERAGE
+    values = np.zeros(out_shape, dtype=np.float32)
+    values[valid] = total[valid] / coverage[valid]
+    return ResampledImage(values, valid)
+
+
+def match_beam(image, target_covariance, current_covariance, *, pixel_variance=0.0):
+    """
+    Convolve an image on the model grid to the model's beam.
+
+    Parameters
+    ----------
+    image : `ResampledImage`
+        The image, changed in place.
+    target_covariance, current_covariance : `~numpy.ndarray`
+        2x2 pixel covariances of the model's beam and of the image's beam,
+        on the model grid.
+    pixel_variance : float, optional
+        Variance (model pixels squared) already added on each axis by the
+        resampling, subtracted from the kernel.
+
+    Returns
+    -------
+    deficit : float
+        How much wider (as a variance, model pixels squared) the image's beam
+        is than the model's along its worst direction; 0 when the model's
+        beam could be reached exactly.
+    """
+    current = np.asarray(current_covariance) + np.eye(2) * pixel_variance
+    kernel_cov, deficit = matching_kernel_covariance(target_covariance, current)
+    kernel = gaussian_kernel(kernel_cov)
+    if kernel is None:
+        return deficit
+    area_ratio = np.sqrt(np.linalg.det(target_covariance) / np.linalg.det(current))
+    weight = image.valid.astype(np.float32)
+    smoothed = fftconvolve(image.values, kernel, mode="same")
+    norm = fftconvolve(weight, kernel, mode="same")
+    good = image.valid & (norm > 1e-3)
+    values = np.zeros_like(image.values)
+    values[good] = smoothed[good] / norm[good] * max(area_ratio, 1.0)
+    image.values = values.astype(np.float32)
+    image.valid = good
+    return deficit
+
+
+def to_input_grid(probability, factor, shape, *, out, strip_rows=1024):
+    """
+    Interpolate a model-grid map back onto the input grid.
+
+    Parameters
+    ----------
+    probability : `~numpy.ndarray`
+        Map on the model grid.
+    factor : float
+        Model pixel size over input pixel size.
+    shape : tuple of int
+        Shape of the input grid.
+    out : `~numpy.ndarray`
+        float32 array of ``shape`` written in strips of ``strip_rows`` rows.
+
+    Returns
+    -------
+    out : `~numpy.ndarray`
+    """
+    ny, nx = shape
+    w_rows = _linear_weights(probability.shape[0], ny, 1.0 / factor)
+    w_cols = _linear_weights(probability.shape[1], nx, 1.0 / factor)
+    along_x = np.asarray((w_cols @ probability.T).T, dtype=np.float64)
+    for start in range(0, ny, strip_rows):
+        rows = slice(start, min(start + strip_rows, ny))
+        out[rows] = w_rows[rows] @ along_x
+    return out

@@ -1,0 +1,332 @@
+"""
+Model cards: what a set of weights is, how it was trained and how to feed it.
+
+A model card is a JSON file beside a ``.weights.h5`` file.  It names the
+backbone and its configuration, the pixel scale and beam the model was
+trained at, the normalisation, the thresholds to use, the training recipe,
+the measured metrics and the sha256 of the weights, which is checked before
+the weights are loaded.  Weights are loaded into an architecture built from
+code, never deserialised from a saved model, so no code in a weights file is
+ever run.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import astropy.units as u
+
+from ..backbones import get_backbone
+from ..image.beams import GaussianBeam
+from .calibration import ProbabilityCalibration
+from .normalisation import LogNormalisation
+from .pretrained import default_weights
+
+__all__ = ["ModelCard", "load_model", "save_model", "default_detection_threshold", "file_sha256"]
+
+CARD_FORMAT = 1
+
+
+def file_sha256(path):
+    """Hex sha256 digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class ModelCard:
+    """
+    Description of a trained (or randomly initialised) model.
+
+    Parameters
+    ----------
+    name : str
+        Human-readable model name.
+    backbone : str
+        Registered backbone name.
+    config : dict
+        Builder keywords of the backbone.
+    pixel_scale : `~astropy.units.Quantity` or `None`
+        Pixel scale the model works at; `None` means "the input's own".
+    beam : `~astropy_radiounet.image.GaussianBeam` or `None`
+        Beam the model was trained at; sharper inputs are convolved to it.
+    normalisation : `~astropy_radiounet.models.LogNormalisation`
+        Input normalisation.
+    noise_box_size : int
+        Box size, in model pixels, of the local noise estimate.
+    threshold : float
+        Default probability threshold of the segmentation.
+    detection_ratio_threshold : float or `None`
+        Detection ratio above which a cluster is classified as hosting
+        diffuse emission, when measured from this model.
+    calibration : `~astropy_radiounet.models.ProbabilityCalibration` or `None`
+        Map from the network's raw output to calibrated probability,
+        applied to every prediction; `None` for none.
+    weights : str or `None`
+        File name of the weights, relative to the card.
+    sha256 : str or `None`
+        Digest of the weights file.
+    training, metrics : dict
+        Training recipe (data, seed, loss, ...) and measured metrics.
+    description : str
+        Free text.
+    path : `~pathlib.Path` or `None`
+        Where the card was read from.
+    """
+
+    name: str
+    backbone: str
+    config: dict = field(default_factory=dict)
+    pixel_scale: u.Quantity | None = None
+    beam: GaussianBeam | None = None
+    normalisation: LogNormalisation = field(default_factory=LogNormalisation)
+    noise_box_size: int = 64
+    threshold: float = 0.5
+    detection_ratio_threshold: float | None = None
+    calibration: ProbabilityCalibration | None = None
+    weights: str | None = None
+    sha256: str | None = None
+    training: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    description: str = ""
+    path: Path | None = None
+
+    @property
+    def weights_path(self):
+        """Absolute path of the weights file, or `None`."""
+        if self.weights is None:
+            return None
+        base = self.path.parent if self.path is not None else Path.cwd()
+        return base / self.weights
+
+    def calibrate(self, probability):
+        """The network's raw output mapped through the card's calibration, if any."""
+        if self.calibration is None:
+            return probability
+        return self.calibration(probability)
+
+    def to_dict(self):
+        """The card as a JSON-serialisable dictionary."""
+        beam = None
+        if self.beam is not None:
+            beam = {"major_arcsec": self.beam.major.to_value(u.arcsec),
+                    "minor_arcsec": self.beam.minor.to_value(u.arcsec),
+                    "pa_deg": self.beam.pa.to_value(u.deg)}
+        return {
+            "format": CARD_FORMAT,
+            "name": self.name,
+            "backbone": self.backbone,
+            "config": self.config,
+            "pixel_scale_arcsec": (None if self.pixel_scale is None
+                                   else self.pixel_scale.to_value(u.arcsec)),
+            "beam": beam,
+            "normalisation": self.normalisation.to_dict(),
+            "noise_box_size": self.noise_box_size,
+            "threshold": self.threshold,
+            "detection_ratio_threshold": self.detection_ratio_threshold,
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "weights": self.weights,
+            "sha256": self.sha256,
+            "training": self.training,
+            "metrics": self.metrics,
+            "description": self.description,
+        }
+
+    @classmethod
+    def from_dict(cls, values, *, path=None):
+        """Build a card from `to_dict` output."""
+        values = dict(values)
+        fmt = values.pop("format", CARD_FORMAT)
+        if fmt > CARD_FORMAT:
+            msg = (f"Model card format {fmt} is newer than this version of astropy_radiounet "
+                   f"understands ({CARD_FORMAT}); upgrade the package.")
+            raise ValueError(msg)
+        scale = values.pop("pixel_scale_arcsec", None)
+        beam = values.pop("beam", None)
+        if beam is not None:
+            beam = GaussianBeam(beam["major_arcsec"] * u.arcsec, beam["minor_arcsec"] * u.arcsec,
+                                beam.get("pa_deg", 0.0) * u.deg)
+        normalisation = LogNormalisation.from_dict(values.pop("normalisation", {}))
+        calibration = values.pop("calibration", None)
+        if calibration is not None:
+            calibration = ProbabilityCalibration.from_dict(calibration)
+        known = set(cls.__dataclass_fields__) - {"pixel_scale", "beam", "normalisation", "path",
+                                                 "calibration"}
+        unknown = set(values) - known
+        if unknown:
+            msg = f"Model card has unknown fields {sorted(unknown)}; is it a model card?"
+            raise ValueError(msg)
+        return cls(pixel_scale=None if scale is None else scale * u.arcsec, beam=beam,
+                   normalisation=normalisation, calibration=calibration, path=path, **values)
+
+    @classmethod
+    def read(cls, path):
+        """Read a card from a JSON file."""
+        path = Path(path)
+        try:
+            values = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            msg = f"Cannot read the model card {str(path)!r}: {exc}"
+            raise ValueError(msg) from exc
+        return cls.from_dict(values, path=path.resolve())
+
+    def write(self, path):
+        """Write the card as JSON."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        self.path = path.resolve()
+        return path
+
+    def geometry(self):
+        """Tile geometry (multiple, halo) of this card's backbone and config."""
+        return get_backbone(self.backbone).geometry(self.config)
+
+
+def _card_for_weights(weights):
+    """Read the card of a weights argument that is a path."""
+    path = Path(weights)
+    if path.suffix == ".json":
+        return ModelCard.read(path)
+    if path.name.endswith(".weights.h5"):
+        card_path = path.with_name(path.name[: -len(".weights.h5")] + ".json")
+        if not card_path.is_file():
+            msg = (f"The weights file {str(path)!r} has no model card beside it (expected "
+                   f"{str(card_path)!r}); the card says how to build and feed the model.")
+            raise ValueError(msg)
+        return ModelCard.read(card_path)
+    msg = (f"weights={weights!r} is not understood: pass 'default', None (random "
+           f"initialisation, for tests), a model card (.json) or a .weights.h5 file.")
+    raise ValueError(msg)
+
+
+def load_model(backbone="unet", weights="default", *, config=None, seed=None):
+    """
+    Build a backbone and load its weights.
+
+    Parameters
+    ----------
+    backbone : str, optional
+        Registered backbone name; ignored when ``weights`` is a card, which
+        names its own.
+    weights : {'default', None} or path, optional
+        ``'default'``: the weights shipped with the backbone.  `None`:
+        random initialisation with a card of the input's own pixel scale,
+        meant for tests and benchmarks (its probabilities mean nothing).
+        A path: a model card (``.json``) or a ``.weights.h5`` file with its
+        card beside it.
+    config : dict, optional
+        Backbone configuration for ``weights=None``.
+    seed : int, optional
+        Seed of the random initialisation.
+
+    Returns
+    -------
+    model : `keras.Model`
+    card : `ModelCard`
+
+    Raises
+    ------
+    ValueError
+        If no default weights ship for the backbone, the card is unreadable,
+        or the weights do not match the card's sha256.
+    """
+    import keras
+
+    if weights is None:
+        spec = get_backbone(backbone)
+        if seed is not None:
+            keras.utils.set_random_seed(int(seed))
+        card = ModelCard(name=f"{backbone} (random weights)", backbone=backbone,
+                         config=spec.config(config),
+                         description="Random initialisation: for tests and benchmarks only.")
+        return spec.build(card.config), card
+    if isinstance(weights, str) and weights == "default":
+        default = default_weights(backbone)
+        if default is None:
+            msg = (f"No trained default model ships for backbone {backbone!r} in this version "
+                   f"of astropy_radiounet.  Pass weights= a model card (.json) or .weights.h5 "
+                   f"file of your own (see `radiounet train`), or weights=None for random "
+                   f"weights (tests and benchmarks only).")
+            raise ValueError(msg)
+        card = ModelCard.read(default)
+    elif isinstance(weights, ModelCard):
+        card = weights
+    else:
+        card = _card_for_weights(weights)
+    if config:
+        msg = "config= applies only to weights=None; a model card fixes its own config."
+        raise ValueError(msg)
+    spec = get_backbone(card.backbone)
+    model = spec.build(card.config)
+    weights_path = card.weights_path
+    if weights_path is None:
+        msg = f"The model card {str(card.path)!r} names no weights file."
+        raise ValueError(msg)
+    if not weights_path.is_file():
+        msg = f"The weights file {str(weights_path)!r} named by the model card does not exist."
+        raise ValueError(msg)
+    digest = file_sha256(weights_path)
+    if card.sha256 is not None and digest != card.sha256:
+        msg = (f"The weights file {str(weights_path)!r} has sha256 {digest}, but its model "
+               f"card says {card.sha256}: the file is corrupt or does not belong to this card.")
+        raise ValueError(msg)
+    model.load_weights(weights_path)
+    return model, card
+
+
+def save_model(model, card, directory, *, stem=None):
+    """
+    Save weights and their card (with the sha256 filled in) to a directory.
+
+    Parameters
+    ----------
+    model : `keras.Model`
+        The model whose weights are saved.
+    card : `ModelCard`
+        Its card; ``weights``, ``sha256`` and ``path`` are updated.
+    directory : str or path
+        Output directory (created).
+    stem : str, optional
+        File stem; the card's backbone name by default.
+
+    Returns
+    -------
+    card_path : `~pathlib.Path`
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = stem or card.backbone
+    weights_path = directory / f"{stem}.weights.h5"
+    if getattr(model, "optimizer", None) is not None:
+        # A compiled model would save its optimizer's state too (three times the
+        # size); the card describes an inference model, so save a clean copy.
+        clean = get_backbone(card.backbone).build(card.config)
+        clean.set_weights(model.get_weights())
+        model = clean
+    model.save_weights(weights_path)
+    card.weights = weights_path.name
+    card.sha256 = file_sha256(weights_path)
+    return card.write(directory / f"{stem}.json")
+
+
+def default_detection_threshold(backbone="unet"):
+    """
+    The detection-ratio threshold of a backbone's shipped default model.
+
+    Raises
+    ------
+    ValueError
+        If no default model ships, or its card gives no threshold.
+    """
+    default = default_weights(backbone)
+    card = ModelCard.read(default) if default else None
+    if card is None or card.detection_ratio_threshold is None:
+        msg = (f"No shipped default model of backbone {backbone!r} gives a detection-ratio "
+               f"threshold; pass threshold= explicitly (Stuardi et al. 2024 used R = 0.015 "
+               f"for their own model, which is not this one).")
+        raise ValueError(msg)
+    return card.detection_ratio_threshold

@@ -1,0 +1,66 @@
+"""
+From a probability map to a photutils segmentation image: threshold, minimum
+size and connectivity; blank (NaN) pixels kept blank.
+"""
+
+import logging
+import warnings
+
+import numpy as np
+from photutils.segmentation import detect_sources
+from photutils.utils import NoDetectionsWarning
+
+from ..image.read import _check_mask
+
+
+log = logging.getLogger(__name__)
+
+__all__ = ["threshold_map"]
+
+
+def threshold_map(probability, threshold, n_pixels, *, connectivity=8, mask=None):
+    """
+    Segments of connected pixels above a threshold in a probability-like map.
+
+    Parameters
+    ----------
+    probability : array_like
+        The map; NaN is blank.
+    threshold : float
+        Pixels above it belong to segments.
+    n_pixels : int
+        Minimum number of connected pixels of a segment.
+    connectivity : {4, 8}, optional
+        Pixel connectivity.
+    mask : array_like of bool, optional
+        `True` for pixels to leave out.
+
+    Returns
+    -------
+    segment_image : `~photutils.segmentation.SegmentationImage` or `None`
+        `None`, with a `~photutils.utils.NoDetectionsWarning`, when no
+        segment is found.
+    """
+    probability = np.asanyarray(probability)
+    blank = ~np.isfinite(probability)
+    if mask is not None:
+        blank |= _check_mask(np.asanyarray(mask, dtype=bool), probability.shape)
+    if blank.all():
+        warnings.warn("The map is blank (NaN or masked) everywhere: no segments.",
+                      NoDetectionsWarning)
+        return None
+    values = np.where(blank, 0.0, probability)
+    return detect_sources(values, threshold, n_pixels, connectivity=connectivity, mask=blank)
+
+
+def _all_blank(plane, strip_rows=1024):
+    """Whether every pixel of the plane is blank, read a strip of rows at a time."""
+    return all(plane.blank(slice(start, start + strip_rows)).all()
+               for start in range(0, plane.shape[0], strip_rows))
+
+
+def _blank(out, plane, strip_rows=1024):
+    """Set blank input pixels to NaN, a strip of rows at a time."""
+    for start in range(0, plane.shape[0], strip_rows):
+        rows = slice(start, min(start + strip_rows, plane.shape[0]))
+        out[rows][plane.blank(rows)] = np.nan

@@ -1,0 +1,478 @@
+"""
+Blind search for diffuse emission over whole mosaics.
+
+Each mosaic is segmented whole (tiled with the model's receptive-field halo,
+so the result equals a single-block run; the probability is written into a
+memory-mapped FITS file), the segments are found and measured chunk by
+chunk with the single-block result, so memory stays bounded whatever the
+mosaic's size, and they become a catalogue of candidates with
+photutils `~photutils.segmentation.SourceCatalog`: position, area, flux
+density and mean surface brightness from the image, mean and peak
+probability, and -- given a cluster catalogue -- the nearest catalogued
+cluster and the distance to it in units of its R500, so that finds beyond
+known clusters stand out.
+
+Per mosaic the outputs are written atomically into ``<output_dir>/<stem>/``
+(`image_stem`: the file name without ``.fits``, ``.fit``, ``.fts`` and a
+compression suffix): ``candidates.ecsv``, ``candidates.reg`` (DS9
+outlines), ``probability.fits``, ``segmentation.fits`` and ``gallery.png``
+(the candidates with the highest integrated probability).  A rerun skips
+mosaics whose ``candidates.ecsv`` exists, which is written last, so a
+mosaic that failed or was cut short is searched again; a failing mosaic is
+reported, not raised.  The settings that determine the candidates (the
+model, the threshold, the minimum size, the connectivity and the cluster
+catalogue) are written to ``<output_dir>/search_manifest.json``, and a
+rerun with other settings is refused rather than mixing results.
+
+Clusters without a usable redshift or R500 (PSZ2 writes ``REDSHIFT = -1``
+when unknown) are left out of the nearest-cluster matching, with a warning.
+"""
+
+import hashlib
+import os
+import warnings
+from functools import partial
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.io import fits
+from astropy.table import QTable, vstack
+from astropy.utils.exceptions import AstropyUserWarning
+
+from ..clusters.catalogs import catalog_r500
+from ..clusters.r500 import angular_radius
+
+__all__ = ["candidate_catalog", "image_stem", "search_mosaic", "search_mosaics"]
+
+#: Suffixes `image_stem` removes: a compression suffix, then a FITS suffix.
+_COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
+_FITS_SUFFIXES = (".fits", ".fit", ".fts")
+
+
+def image_stem(path):
+    """
+    The name of an image file without its FITS and compression suffixes.
+
+    Outputs named after an image use it, so ``field.fits`` and
+    ``field.fits.gz`` both give ``field``.  Suffixes are matched in any case;
+    a name that is nothing but a suffix is kept whole.
+
+    Parameters
+    ----------
+    path : str or path
+        The image file.
+
+    Returns
+    -------
+    stem : str
+
+    Examples
+    --------
+    >>> from astropy_radiounet.survey.search import image_stem
+    >>> image_stem('mosaics/P205+55.fits.gz'), image_stem('m.FIT'), image_stem('m.h5')
+    ('P205+55', 'm', 'm.h5')
+    """
+    name = Path(path).name
+    for suffixes in (_COMPRESSION_SUFFIXES, _FITS_SUFFIXES):
+        for suffix in suffixes:
+            if name.lower().endswith(suffix) and len(name) > len(suffix):
+                name = name[: -len(suffix)]
+                break
+    return name
+
+
+def _shared_stems(paths):
+    """Groups of paths whose `image_stem` is the same, ignoring case (as some file
+    systems do)."""
+    groups = {}
+    for path in paths:
+        groups.setdefault(image_stem(path).casefold(), []).append(path)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
+                      clusters=None):
+    """
+    Measure diffuse-emission candidates.
+
+    Parameters
+    ----------
+    image : `~numpy.ndarray`
+        The radio image in Jy/beam (blank pixels NaN).
+    probability : `~numpy.ndarray`
+        The probability map.
+    segment_image : `~photutils.segmentation.SegmentationImage`
+        The candidates.
+    wcs : `~astropy.wcs.WCS`, optional
+        Celestial WCS, for sky positions and angular sizes.
+    beam : `~astropy_radiounet.image.GaussianBeam`, optional
+        The image's beam, to turn Jy/beam sums into flux densities.
+    clusters : `~astropy.table.QTable`, optional
+        A catalogue from `~astropy_radiounet.clusters.read_cluster_catalog`.
+        Clusters without a usable redshift or R500 are left out, with a
+        warning.
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+        ``label``, ``x``, ``y`` and ``sky_centroid`` (weighted by the
+        probability), ``bbox_xmin``, ``bbox_xmax``, ``bbox_ymin``,
+        ``bbox_ymax`` (inclusive pixel bounds), ``area`` (pixels and
+        arcmin2), ``flux`` (Jy, with a beam), ``surface_brightness``
+        (Jy/beam, the mean), ``mean_probability``, ``max_probability``,
+        ``score`` (sum of probability), and with clusters ``nearest_cluster``,
+        ``cluster_separation`` and ``cluster_distance_r500``.
+    """
+    from photutils.segmentation import SourceCatalog
+
+    from ..image.beams import pixel_scale
+
+    blank = ~np.isfinite(image) | ~np.isfinite(probability)
+    values = np.where(blank, 0.0, image)
+    probabilities = np.where(blank, 0.0, probability)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyUserWarning)
+        on_image = SourceCatalog(values, segment_image, mask=blank, wcs=wcs)
+        on_probability = SourceCatalog(probabilities, segment_image, mask=blank, wcs=wcs)
+    table = QTable()
+    table["label"] = on_image.label
+    # Probability-weighted centroids: the image itself has negative noise.
+    table["x"] = on_probability.x_centroid
+    table["y"] = on_probability.y_centroid
+    for name in ("bbox_xmin", "bbox_xmax", "bbox_ymin", "bbox_ymax"):
+        table[name] = np.asarray(getattr(on_image, name), dtype=int)
+    if wcs is not None:
+        table["sky_centroid"] = on_probability.sky_centroid
+    area = np.asarray(on_image.area.value, dtype=float)
+    table["area"] = area * u.pix**2
+    if wcs is not None:
+        table["area_angle"] = (area * pixel_scale(wcs) ** 2).to(u.arcmin**2)
+    jy_beam_sum = np.asarray(on_image.segment_flux, dtype=float)
+    if beam is not None and wcs is not None:
+        beam_pixels = (beam.area / pixel_scale(wcs) ** 2).decompose().value
+        table["flux"] = jy_beam_sum / beam_pixels * u.Jy
+    table["surface_brightness"] = jy_beam_sum / area * u.Jy / u.beam
+    score = np.asarray(on_probability.segment_flux, dtype=float)
+    table["mean_probability"] = score / area
+    table["max_probability"] = np.asarray(on_probability.max_value, dtype=float)
+    table["score"] = score
+    if clusters is not None and len(clusters) and wcs is not None:
+        _nearest_clusters(table, clusters)
+    return table
+
+
+def _clusters_with_r500(clusters):
+    """
+    The clusters with a usable redshift and R500, their R500, and a warning
+    about the others.
+    """
+    r500 = catalog_r500(clusters)
+    z = np.asarray(clusters["z"], dtype=float)
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(z) & (z > 0) & np.isfinite(r500)
+    if not usable.all():
+        names = [str(name) for name in np.asarray(clusters["name"])[~usable][:3]]
+        warnings.warn(f"{np.count_nonzero(~usable)} of {len(clusters)} clusters have no "
+                      f"usable redshift or R500 (not finite and positive; PSZ2 writes -1 for "
+                      f"an unknown redshift), e.g. {names}: they are left out of the "
+                      f"nearest-cluster matching.", AstropyUserWarning)
+    return clusters[usable], r500[usable]
+
+
+def _nearest_clusters(table, clusters):
+    from astropy.coordinates import SkyCoord
+
+    clusters, r500 = _clusters_with_r500(clusters)
+    if not len(clusters):
+        return
+    coords = SkyCoord(clusters["ra"], clusters["dec"])
+    r500_angle = angular_radius(r500, clusters["z"])
+    index, separation, _ = table["sky_centroid"].match_to_catalog_sky(coords)
+    table["nearest_cluster"] = np.asarray(clusters["name"])[index]
+    table["cluster_separation"] = separation.to(u.arcmin)
+    table["cluster_distance_r500"] = (separation / r500_angle[index]).decompose().value
+
+
+def _gallery(plane, probability, table, path, n=12):
+    """Cutouts around the candidates with the highest score, read one at a time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..visualization import image_normalization
+
+    best = np.argsort(-np.asarray(table["score"]))[:n]
+    columns = 4
+    rows = max(1, -(-len(best) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3 * rows), squeeze=False)
+    step = max(1, max(plane.shape) // 1000)
+    sample = np.asarray(plane.data[::step, ::step], dtype=np.float32) * np.float32(plane.scale)
+    norm = image_normalization(sample)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, i in zip(axes.flat, best):
+        row = table[i]
+        half = int(max(32, 2 * np.sqrt(row["area"].value)))
+        y, x = int(row["y"]), int(row["x"])
+        window = (slice(max(y - half, 0), y + half), slice(max(x - half, 0), x + half))
+        values, valid = plane.read(*window)
+        ax.imshow(np.where(valid, values, np.nan), origin="lower", cmap="gray_r", norm=norm)
+        ax.contour(np.nan_to_num(np.asarray(probability[window])), levels=[0.5],
+                   colors="tab:red", linewidths=1)
+        text = f"#{row['label']} score {row['score']:.0f}"
+        if "cluster_distance_r500" in table.colnames:
+            text += f"\n{row['cluster_distance_r500']:.1f} R500 from {row['nearest_cluster']}"
+        ax.set_title(text, fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def _measure_chunk(plane, probability, slices, segments):
+    """`candidate_catalog` of one chunk, in the mosaic's pixel coordinates."""
+    values, valid = plane.read(*slices)
+    wcs = None if plane.wcs is None else plane.wcs[slices]
+    table = candidate_catalog(np.where(valid, values, np.nan), np.asarray(probability[slices]),
+                              segments, wcs=wcs, beam=plane.beam)
+    for axis, offset in (("x", slices[1].start), ("y", slices[0].start)):
+        for name in (axis, f"bbox_{axis}min", f"bbox_{axis}max"):
+            table[name] += offset
+    return table
+
+
+def _candidate_regions(labels, table, wcs):
+    """DS9 outlines of the candidates, each traced in its bounding box."""
+    from regions import Regions
+
+    from ..segmentation.outlines import mask_region
+
+    shapes = []
+    for row in table:
+        window = (slice(int(row["bbox_ymin"]), int(row["bbox_ymax"]) + 1),
+                  slice(int(row["bbox_xmin"]), int(row["bbox_xmax"]) + 1))
+        region = mask_region(np.asarray(labels[window]) == row["label"],
+                             origin=(window[0].start, window[1].start), wcs=wcs,
+                             label=int(row["label"]))
+        if region is not None:
+            shapes.append(region)
+    return Regions(shapes)
+
+
+def _search_into(plane, segmenter, parts, header, output_dir, *, clusters, gallery_size,
+                 chunk_size, progress_bar):
+    """Fill the probability and segmentation files and measure the candidates."""
+    from ..segmentation.chunked import segment_in_chunks
+    from .fits_files import create_fits
+
+    probability = create_fits(parts["probability"], plane.shape, np.float32, header)
+    segmenter.predict_probability(plane, out=probability)
+    labels = create_fits(parts["segmentation"], plane.shape, np.int32, header)
+    _, table = segment_in_chunks(probability, segmenter.threshold,
+                                 segmenter._n_pixels(plane.wcs, plane.beam), out=labels,
+                                 connectivity=segmenter.connectivity, chunk_size=chunk_size,
+                                 measure=partial(_measure_chunk, plane, probability),
+                                 progress_bar=progress_bar)
+    if table is None:
+        table = QTable(names=["label", "score"], dtype=[int, float])
+    else:
+        if clusters is not None and len(clusters) and plane.wcs is not None:
+            _nearest_clusters(table, clusters)
+        regions = _candidate_regions(labels, table, plane.wcs)
+        regions.write(output_dir / "candidates.reg", format="ds9", overwrite=True)
+        _gallery(plane, probability, table, output_dir / "gallery.png", n=gallery_size)
+    probability.flush()
+    labels.flush()
+    return table
+
+
+def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12,
+                  chunk_size=2048, progress_bar=False):
+    """
+    Segment one mosaic and write its candidate catalogue and products.
+
+    Memory stays bounded whatever the mosaic's size: the mosaic is read
+    memory-mapped, the probability and segmentation maps are written
+    straight into memory-mapped FITS files, and the segments are found and
+    measured chunk by chunk (`~astropy_radiounet.segmentation.chunked`) with the
+    same result as in one block.
+
+    Parameters
+    ----------
+    path : str or path
+        The mosaic (FITS).
+    segmenter : `~astropy_radiounet.RadioUNetSegmenter`
+        The model.
+    output_dir : str or path
+        Directory for this mosaic's outputs (created).
+    clusters : `~astropy.table.QTable`, optional
+        Cluster catalogue for the ``nearest_cluster`` columns.
+    gallery_size : int, optional
+        Candidates shown in ``gallery.png``.
+    chunk_size : int, optional
+        Side of the chunks in which segments are found and measured.
+    progress_bar : bool, optional
+        Show progress over the chunks.
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+        The candidates (possibly empty), with a ``mosaic`` column.
+    """
+    from ..image.read import read_image
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    plane = read_image(path)
+    header = plane.wcs.to_header() if plane.wcs is not None else fits.Header()
+    header["MODEL"] = segmenter.card.name[:60]
+    parts = {name: output_dir / f"{name}.fits.part" for name in ("probability", "segmentation")}
+    try:
+        table = _search_into(plane, segmenter, parts, header, output_dir, clusters=clusters,
+                             gallery_size=gallery_size, chunk_size=chunk_size,
+                             progress_bar=progress_bar)
+    except BaseException:
+        for part in parts.values():
+            part.unlink(missing_ok=True)
+        raise
+    # The memory maps are closed by now: rename only closed files.
+    for name, part in parts.items():
+        os.replace(part, output_dir / f"{name}.fits")
+    table["mosaic"] = [str(path)] * len(table)
+    temporary = output_dir / "candidates.part.ecsv"
+    table.write(temporary, format="ascii.ecsv", overwrite=True)
+    os.replace(temporary, output_dir / "candidates.ecsv")
+    return table
+
+
+def _clusters_digest(clusters):
+    """sha256 of the cluster values used in the nearest-cluster matching, or None."""
+    if clusters is None or not len(clusters):
+        return None
+    digest = hashlib.sha256()
+    digest.update("\n".join(str(name) for name in clusters["name"]).encode())
+    for values in (u.Quantity(clusters["ra"], u.deg).value,
+                   u.Quantity(clusters["dec"], u.deg).value,
+                   np.asarray(clusters["z"], dtype=float),
+                   catalog_r500(clusters).to_value(u.kpc)):
+        digest.update(np.ascontiguousarray(values, dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
+def _search_unit(task):
+    """Search one mosaic; returns (path, reason or None) and never raises."""
+    from .classify import SegmenterSettings, segmenter_for
+
+    segmenter = task["segmenter"]
+    try:
+        if isinstance(segmenter, SegmenterSettings):
+            segmenter = segmenter_for(segmenter)
+        search_mosaic(task["path"], segmenter, task["output_dir"], clusters=task["clusters"],
+                      progress_bar=task["progress_bar"])
+    except Exception as exc:  # noqa: BLE001 - one mosaic never stops the run
+        return task["path"], f"{type(exc).__name__}: {exc}"
+    return task["path"], None
+
+
+def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=False,
+                   progress_bar=False):
+    """
+    Search several mosaics; resumable, and failures are recorded not raised.
+
+    Parameters
+    ----------
+    paths : iterable of str or path
+        The mosaics (FITS).
+    segmenter : `~astropy_radiounet.RadioUNetSegmenter` or \
+`~astropy_radiounet.survey.SegmenterSettings`
+        The model, or (needed for parallel runs) the settings each worker
+        builds it from.
+    output_dir : str or path
+        Each mosaic's products go to ``<output_dir>/<mosaic stem>/``, all
+        candidates to ``<output_dir>/candidates.ecsv``.
+    clusters : `~astropy.table.QTable`, optional
+        Cluster catalogue for the ``nearest_cluster`` columns.
+    parallel : bool, int or 'current-scheduler', optional
+        One task per mosaic (see `~astropy_radiounet.utils.run_tasks`).
+    progress_bar : bool, optional
+        Show progress over the mosaics.
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+        All candidates, written also to ``<output_dir>/candidates.ecsv``.
+    summary : dict
+        ``done``, ``skipped``, ``failed`` (mosaic -> reason) and ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        If mosaics share a stem (`image_stem`), or if ``output_dir`` holds
+        results of a search with other settings (see the module
+        documentation).
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    from ..utils.parallel import run_tasks
+    from .classify import SegmenterSettings, _model_identity, check_run_manifest, segmenter_for
+
+    serial = parallel is None or parallel is False or (parallel == 1 and parallel is not True)
+    if not serial and not isinstance(segmenter, SegmenterSettings):
+        msg = ("A parallel search needs the model as SegmenterSettings (what each worker "
+               "builds its model from), not a RadioUNetSegmenter object.")
+        raise TypeError(msg)
+    started = time.perf_counter()
+    output_dir = Path(output_dir)
+    paths = [str(path) for path in paths]
+    units = {path: output_dir / image_stem(path) for path in paths}
+    shared = _shared_stems(paths)
+    if shared:
+        listed = "; ".join(f"{image_stem(group[0])!r}: {' and '.join(group)}"
+                           for group in shared)
+        msg = (f"Several mosaics share a name once their FITS and compression suffixes are "
+               f"removed ({listed}), and each mosaic's products go to <output_dir>/<that "
+               f"name>; rename them or search them into different output directories.")
+        raise ValueError(msg)
+    model = segmenter_for(segmenter) if isinstance(segmenter, SegmenterSettings) else segmenter
+    if clusters is not None and len(clusters):
+        clusters, _ = _clusters_with_r500(clusters)
+    check_run_manifest(
+        output_dir / "search_manifest.json",
+        {"model": _model_identity(model.card), "threshold": float(model.threshold),
+         "n_pixels": model.n_pixels, "connectivity": int(model.connectivity),
+         "clusters": _clusters_digest(clusters)},
+        results_exist=output_dir.is_dir() and any(output_dir.glob("*/candidates.ecsv")),
+        info={"command": "search", "model_name": model.card.name})
+    summary = {"done": 0, "skipped": 0, "failed": {}}
+    tasks = []
+    for path in paths:
+        if (units[path] / "candidates.ecsv").is_file():
+            summary["skipped"] += 1
+        else:
+            tasks.append({"path": path, "segmenter": segmenter, "output_dir": str(units[path]),
+                          "clusters": clusters, "progress_bar": False})
+    with tqdm(total=len(tasks), desc="mosaics", unit="mosaic",
+              disable=not progress_bar) as bar:
+        def on_result(result):
+            path, reason = result
+            if reason is None:
+                summary["done"] += 1
+            else:
+                summary["failed"][path] = reason
+            bar.update(1)
+
+        run_tasks(_search_unit, tasks, parallel, on_result,
+                  lambda task, exc: (task["path"], f"{type(exc).__name__}: {exc}"))
+    tables = [QTable.read(units[path] / "candidates.ecsv") for path in paths
+              if path not in summary["failed"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # metadata conflicts between per-mosaic tables
+        table = vstack(tables) if tables else QTable()
+    temporary = output_dir / "candidates.part.ecsv"
+    table.write(temporary, format="ascii.ecsv", overwrite=True)
+    os.replace(temporary, output_dir / "candidates.ecsv")
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    return table, summary

@@ -1,0 +1,256 @@
+"""
+Fit a backbone to simulated LoTSS-like fields, and calibrate its probabilities.
+
+`train` turns a `~astropy_radiounet.training.TrainingConfig` into a model
+directory: ``<name>.weights.h5``, its model card ``<name>.json`` (with the
+recipe, the held-out metrics and the weights' sha256), the config itself and the
+training curves as a PNG.  `calibrate` refits the probability calibration of a
+trained model on fresh simulated tiles.
+"""
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..evaluation.metrics import pixel_metrics
+from ..models.pretrained import MODELS_DIR
+from .config import TrainingConfig, VALIDATION_SEED_OFFSET
+from .pairs import _cache_path, _cached_pairs, make_training_pairs
+
+
+log = logging.getLogger(__name__)
+
+__all__ = ["train", "calibrate"]
+
+
+def _augmented_batches(x, y, batch_size, seed):
+    """Endless shuffled batches with random flips and 90-degree rotations."""
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(len(x))
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            index = order[start:start + batch_size]
+            bx, by = x[index].copy(), y[index].copy()
+            for i in range(len(index)):
+                k = rng.integers(4)
+                flip = rng.integers(2)
+                bx[i] = np.rot90(bx[i], k)
+                by[i] = np.rot90(by[i], k)
+                if flip:
+                    bx[i], by[i] = bx[i, :, ::-1], by[i, :, ::-1]
+            yield bx, by
+
+
+def _time_budget_callback(max_minutes):
+    """
+    A Keras callback that stops training before ``max_minutes`` are exceeded:
+    after an epoch, when another epoch as long as the mean so far would not fit.
+    """
+    import keras
+
+    class TimeBudget(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+            self.exhausted = False
+
+        def on_epoch_end(self, epoch, logs=None):
+            elapsed = time.perf_counter() - self.start
+            if (elapsed + elapsed / (epoch + 1)) / 60 > max_minutes:
+                self.exhausted = True
+                self.model.stop_training = True
+                log.info("time budget of %.0f min reached after epoch %d", max_minutes,
+                         epoch + 1)
+
+    return TimeBudget()
+
+
+def _plot_curves(history, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for key, ax in (("loss", axes[0]), ("iou", axes[1])):
+        ax.plot(history.get(key, []), label="training")
+        ax.plot(history.get(f"val_{key}", []), label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=None,
+          overwrite=False):
+    """
+    Train a model from a config and write its directory.
+
+    Parameters
+    ----------
+    config : `TrainingConfig` or path
+        The recipe (or a JSON file with it).
+    output_dir : str or path
+        Where the weights, card, config and curves are written (created).
+    n_processes : int, optional
+        Processes simulating the training data.
+    progress_bar : bool, optional
+        Show progress of the simulation and the epochs.
+    cache_dir : str or path, optional
+        Keep the simulated pairs here, keyed by the data recipe, so that a
+        rerun with the same recipe does not simulate them again.
+    overwrite : bool, optional
+        Replace a model of the same name already in ``output_dir``; by
+        default that is an error, raised before any work is done.
+
+    Returns
+    -------
+    card_path : `~pathlib.Path`
+    """
+    import keras
+
+    from ..backbones import get_backbone
+    from ..models.calibration import ProbabilityCalibration
+    from .losses import MaskIoU, MaskPrecision, MaskRecall, combined_loss
+    from ..models.card import save_model
+
+    if not isinstance(config, TrainingConfig):
+        config = TrainingConfig.read(config)
+    output_dir = Path(output_dir)
+    existing = [path for path in (output_dir / f"{config.name}{suffix}" for suffix in
+                                  (".json", ".weights.h5", ".config.json", ".curves.png"))
+                if path.exists()]
+    if existing and not overwrite:
+        msg = (f"{', '.join(str(path) for path in existing)} already exist; choose another "
+               f"output directory or config name, or pass overwrite=True.")
+        raise FileExistsError(msg)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    multiple, _ = get_backbone(config.backbone).geometry(config.backbone_config)
+    if config.tile_size % multiple:
+        msg = (f"tile_size={config.tile_size} must be a multiple of {multiple} for this "
+               f"backbone configuration.")
+        raise ValueError(msg)
+    started = time.perf_counter()
+    from_cache = cache_dir is not None and all(
+        _cache_path(config, n, seed, cache_dir).is_file()
+        for n, seed in ((config.n_train, config.seed),
+                        (config.n_val, config.seed + VALIDATION_SEED_OFFSET)))
+    x_train, y_train = _cached_pairs(config, config.n_train, config.seed, cache_dir,
+                                     n_processes=n_processes, progress_bar=progress_bar)
+    x_val, y_val = _cached_pairs(config, config.n_val, config.seed + VALIDATION_SEED_OFFSET,
+                                 cache_dir,
+                                 n_processes=n_processes, progress_bar=progress_bar)
+    simulated = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    card = config.card()
+    model = get_backbone(config.backbone).build(card.config)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  loss=combined_loss(bce_weight=config.bce_weight,
+                                     tversky_weight=config.tversky_weight,
+                                     alpha=config.tversky_alpha, beta=config.tversky_beta),
+                  metrics=[MaskIoU(), MaskPrecision(), MaskRecall()])
+    steps = max(1, config.n_train // config.batch_size)
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
+        # The best weights so far are on disk after every epoch.
+        keras.callbacks.ModelCheckpoint(output_dir / f"{config.name}.best.weights.h5",
+                                        monitor="val_loss", save_best_only=True,
+                                        save_weights_only=True),
+    ]
+    if config.reduce_lr_patience is not None:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience,
+            min_lr=config.learning_rate / 64))
+    if config.max_minutes is not None:
+        callbacks.append(_time_budget_callback(config.max_minutes))
+    history = model.fit(
+        _augmented_batches(x_train, y_train, config.batch_size, config.seed),
+        steps_per_epoch=steps, epochs=config.epochs, validation_data=(x_val, y_val), shuffle=False,
+        validation_batch_size=config.batch_size, verbose=2 if progress_bar else 0,
+        callbacks=callbacks)
+    # Keep the epoch with the best validation loss, however the run ended.
+    best = output_dir / f"{config.name}.best.weights.h5"
+    if best.is_file():
+        model.load_weights(best)
+        best.unlink()
+    raw = model.predict(x_val, batch_size=config.batch_size, verbose=0)
+    card.calibration = ProbabilityCalibration.fit(y_val, raw)
+    card.metrics = {
+        # Optimistic: the calibration was fitted on these same validation tiles.
+        "validation_pixels": pixel_metrics(y_val, card.calibrate(raw)),
+        "validation_note": "measured on the validation tiles the calibration was fitted on",
+        "epochs_run": len(history.history["loss"]),
+        "best_val_loss": float(min(history.history["val_loss"])),
+        # Seconds to simulate the tiles, or to read them from the cache.
+        "simulation_seconds": round(simulated - started, 1),
+        "tiles_from_cache": from_cache,
+        "training_seconds": round(time.perf_counter() - simulated, 1),
+        "keras_backend": keras.backend.backend(),
+    }
+    card_path = save_model(model, card, output_dir, stem=config.name)
+    config.write(output_dir / f"{config.name}.config.json")
+    _plot_curves(history.history, output_dir / f"{config.name}.curves.png")
+    return card_path
+
+
+def calibrate(weights, *, n_tiles=300, seed=4242, n_processes=1, progress_bar=False):
+    """
+    Fit a model's probability calibration on fresh held-out tiles and store it.
+
+    The tiles are simulated with the recipe in the card and a seed distinct
+    from training, validation and the usual test seed; the calibration
+    (`~astropy_radiounet.models.ProbabilityCalibration`) replaces any
+    previous one in the card, which is rewritten in place.
+
+    Parameters
+    ----------
+    weights : path
+        The model card (.json) or weights (.weights.h5) to calibrate.
+    n_tiles : int, optional
+        Number of tiles.
+    seed : int, optional
+        Seed of the tiles.
+    n_processes : int, optional
+        Processes simulating the tiles.
+    progress_bar : bool, optional
+        Show the simulation's progress.
+
+    Returns
+    -------
+    card : `~astropy_radiounet.models.ModelCard`
+        The updated card.
+    """
+    from ..models.calibration import ProbabilityCalibration
+    from ..models.card import load_model
+
+    model, card = load_model(weights=weights)
+    shipped = MODELS_DIR.resolve()
+    if card.path is not None and Path(card.path).resolve().is_relative_to(shipped):
+        msg = (f"{str(card.path)!r} is a model shipped inside the package and is not "
+               f"rewritten; copy its card and weights to a directory of your own and "
+               f"calibrate the copy.")
+        raise ValueError(msg)
+    recipe = card.training.get("config")
+    if recipe is None or card.path is None:
+        msg = (f"The model {card.name!r} has no card file with a training recipe, so no "
+               f"held-out data can be simulated to calibrate it.")
+        raise ValueError(msg)
+    config = TrainingConfig(**recipe)
+    if seed in (config.seed, config.seed + VALIDATION_SEED_OFFSET):
+        msg = (f"seed={seed} is the seed of the model's training or validation tiles; "
+               f"calibrate on tiles it never saw, with another seed.")
+        raise ValueError(msg)
+    x, y = make_training_pairs(config, n_tiles, seed=seed, n_processes=n_processes,
+                               progress_bar=progress_bar)
+    raw = model.predict(x, batch_size=config.batch_size, verbose=0)
+    card.calibration = ProbabilityCalibration.fit(y, raw)
+    card.training["calibration"] = (f"centred isotonic fit on {n_tiles} simulated tiles of the "
+                                    f"recipe, seed {seed}")
+    card.metrics["after_calibration"] = (
+        "the calibration was refitted after the metrics and the detection-ratio threshold "
+        "in this card were measured: remeasure them (benchmarks/model_quality.py)")
+    card.write(card.path)
+    return card

@@ -1,0 +1,116 @@
+"""
+Run independent tasks serially, in local processes or through dask,
+following reproject's ``parallel=`` convention.
+
+``parallel`` is `False` (serial, in this process), `True` (one local
+process per CPU core) or a positive integer (that many local processes), or
+``'current-scheduler'``: whatever dask scheduler is active, for example a
+``dask.distributed`` client connected to a LocalCluster or to workers on an
+HPC cluster.  Results are handed to a callback as each task finishes, so
+that they can be written to disk at once and a killed run loses nothing
+(with a non-distributed dask scheduler, they are handed over at the end).
+If a local process crashes, the tasks it and the pool still held are
+reported to ``on_failure``; a rerun of a resumable command redoes them.
+"""
+
+import os
+
+__all__ = ["run_tasks"]
+
+
+def run_tasks(function, tasks, parallel, on_result, on_failure):
+    """
+    Run ``function(task)`` for every task, calling ``on_result`` as each ends.
+
+    Parameters
+    ----------
+    function : callable
+        A picklable module-level function that records its own failures in
+        its result rather than raising.
+    tasks : list
+        Picklable task descriptions (file paths and settings, never models).
+    parallel : bool, int or 'current-scheduler'
+        See the module documentation.  ``'current-scheduler'`` needs dask
+        (``pip install 'astropy_radiounet[distributed]'``).
+    on_result : callable
+        ``on_result(result)``, called in this process.
+    on_failure : callable
+        ``on_failure(task, exception)`` -> result, for a task that raised
+        outside ``function`` (e.g. its dask worker died repeatedly); its
+        return value goes to ``on_result``.
+
+    Raises
+    ------
+    ValueError
+        If ``parallel`` is none of the values above.
+    ImportError
+        If ``parallel='current-scheduler'`` and dask is not installed.
+
+    Examples
+    --------
+    >>> from astropy_radiounet.utils.parallel import run_tasks
+    >>> results = []
+    >>> run_tasks(abs, [-1, 2, -3], False, results.append, None)
+    >>> results
+    [1, 2, 3]
+    """
+    if parallel is True:
+        parallel = os.cpu_count() or 1
+    elif parallel is None or parallel is False:
+        parallel = 1
+    elif parallel != "current-scheduler" and not (isinstance(parallel, int) and parallel >= 1):
+        msg = (f"parallel must be False, True, a positive number of processes or "
+               f"'current-scheduler'; got {parallel!r}.")
+        raise ValueError(msg)
+    if parallel == 1:
+        for task in tasks:
+            on_result(function(task))
+        return
+    if parallel != "current-scheduler":
+        _run_in_processes(function, tasks, parallel, on_result, on_failure)
+        return
+    try:
+        import dask
+    except ImportError as exc:
+        msg = ("parallel='current-scheduler' needs dask, which cannot be imported "
+               f"({exc}); install it with pip install 'astropy_radiounet[distributed]' "
+               "(dask and dask.distributed), or run with parallel=False, True or a "
+               "number of local processes.")
+        raise ImportError(msg) from exc
+    try:
+        from distributed import as_completed, get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        client = None
+    if client is not None:
+        # A worker that dies mid-task has its task rerun elsewhere by the
+        # scheduler (up to distributed.scheduler.allowed-failures times);
+        # a task that still cannot finish goes to on_failure.
+        futures = client.map(function, tasks, pure=False)
+        task_of = {future.key: task for future, task in zip(futures, tasks)}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
+                result = on_failure(task_of[future.key], exc)
+            on_result(result)
+        return
+    # No distributed client: the active dask scheduler, results handed over at the end.
+    for result in dask.compute(*[dask.delayed(function)(task) for task in tasks]):
+        on_result(result)
+
+
+def _run_in_processes(function, tasks, n_processes, on_result, on_failure):
+    """Local worker processes (spawned: safe with TensorFlow), results as they come."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(n_processes, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(function, task): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. a worker process killed
+                result = on_failure(futures[future], exc)
+            on_result(result)

@@ -28,15 +28,16 @@ catalogue on the survey mosaics covering it.
 import argparse
 import contextlib
 import logging
-import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
+from ..utils.files import atomic_write
+
 __all__ = ["main"]
 
-log = logging.getLogger("astropy_radiounet.cli.main")
+log = logging.getLogger("astropy_radiounet.cli")
 
 OUTPUT_SUFFIXES = ("_probability.fits", "_segmentation.fits", "_segments.reg", "_overlay.png")
 
@@ -647,9 +648,8 @@ def segment_file(segmenter, path, output_dir, stem):
 
 def _write_atomic(hdu, path):
     """Write a FITS file through a temporary name, so no partial file is left."""
-    temporary = path.with_name(path.name + ".part")
-    hdu.writeto(temporary, overwrite=True)
-    os.replace(temporary, path)
+    with atomic_write(path) as temporary:
+        hdu.writeto(temporary, overwrite=True)
 
 
 def main(argv=None):

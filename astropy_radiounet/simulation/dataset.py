@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import QTable, Table, vstack
 
+from ..utils.files import atomic_write
 from .diffuse import LABELS
 from .field import simulate_field
 
@@ -38,8 +39,7 @@ def _check_n(name, value, minimum=1):
 
 def _save_npz(path, arrays, *, compress=()):
     """np.savez with fixed timestamps (byte-for-byte reproducible)."""
-    tmp = Path(str(path) + ".part")
-    with zipfile.ZipFile(tmp, "w") as zf:
+    with atomic_write(path) as tmp, zipfile.ZipFile(tmp, "w") as zf:
         for name, arr in arrays.items():
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
@@ -47,7 +47,6 @@ def _save_npz(path, arrays, *, compress=()):
             info.compress_type = zipfile.ZIP_DEFLATED if name in compress else zipfile.ZIP_STORED
             info.external_attr = 0o644 << 16
             zf.writestr(info, buf.getvalue())
-    tmp.replace(path)
 
 
 def augment_pair(rng, image, sky_parts, *, rotate=True, flip=True, noise_scale=(0.7, 1.5),

@@ -44,7 +44,6 @@ mosaic path and the model settings; each worker builds the segmenter once.
 import hashlib
 import json
 import logging
-import os
 import re
 import time
 import warnings
@@ -61,6 +60,7 @@ from astropy.wcs import WCS, FITSFixedWarning
 
 from ..clusters.catalogs import catalog_r500
 from ..clusters.r500 import DEFAULT_APERTURE_FACTOR, angular_radius
+from ..utils.files import atomic_write
 from ..utils.parallel import run_tasks
 
 __all__ = ["Mosaic", "MosaicIndex", "SegmenterSettings", "classify_clusters"]
@@ -290,9 +290,8 @@ def check_run_manifest(path, settings, *, results_exist, info=None):
 
 
 def _write_json_atomic(path, values):
-    temporary = path.with_name(path.name + f".{os.getpid()}.part")
-    temporary.write_text(json.dumps(values, indent=1))
-    os.replace(temporary, path)
+    with atomic_write(path) as temporary:
+        temporary.write_text(json.dumps(values, indent=1))
 
 
 def _apertures(catalog, factor):
@@ -574,9 +573,8 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
         run_tasks(_classify_unit, tasks, parallel, on_result, _unit_failure)
     table = _assemble(catalog, units_dir)
     table_path = output_dir / "clusters_classified.ecsv"
-    temporary = table_path.with_name(table_path.name + ".part.ecsv")
-    table.write(temporary, format="ascii.ecsv", overwrite=True)
-    os.replace(temporary, table_path)
+    with atomic_write(table_path) as temporary:
+        table.write(temporary, format="ascii.ecsv", overwrite=True)
     counts["seconds"] = round(time.perf_counter() - started, 1)
     return table, counts
 

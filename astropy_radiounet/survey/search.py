@@ -42,6 +42,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 
 from ..clusters.catalogs import catalog_r500
 from ..clusters.r500 import angular_radius
+from ..utils.files import atomic_write
 
 __all__ = ["candidate_catalog", "image_stem", "search_mosaic", "search_mosaics"]
 
@@ -340,9 +341,8 @@ def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12
     for name, part in parts.items():
         os.replace(part, output_dir / f"{name}.fits")
     table["mosaic"] = [str(path)] * len(table)
-    temporary = output_dir / "candidates.part.ecsv"
-    table.write(temporary, format="ascii.ecsv", overwrite=True)
-    os.replace(temporary, output_dir / "candidates.ecsv")
+    with atomic_write(output_dir / "candidates.ecsv") as temporary:
+        table.write(temporary, format="ascii.ecsv", overwrite=True)
     return table
 
 
@@ -471,8 +471,7 @@ def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=Fals
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # metadata conflicts between per-mosaic tables
         table = vstack(tables) if tables else QTable()
-    temporary = output_dir / "candidates.part.ecsv"
-    table.write(temporary, format="ascii.ecsv", overwrite=True)
-    os.replace(temporary, output_dir / "candidates.ecsv")
+    with atomic_write(output_dir / "candidates.ecsv") as temporary:
+        table.write(temporary, format="ascii.ecsv", overwrite=True)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     return table, summary

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..image.read import read_image
 from ..segmentation.model_input import on_model_grid, prepare_model_input
+from ..utils.files import atomic_write
 from .config import _field_keywords
 
 
@@ -165,7 +166,6 @@ def _cached_pairs(config, n, seed, cache_dir, **kwargs):
             return cached["x"], cached["y"]
     x, y = make_training_pairs(config, n, seed=seed, **kwargs)
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".part.npz")
-    np.savez(temporary, x=x, y=y)
-    temporary.replace(path)
+    with atomic_write(path) as temporary:
+        np.savez(temporary, x=x, y=y)
     return x, y

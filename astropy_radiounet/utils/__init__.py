@@ -1,5 +1,9 @@
-"""Helpers shared by the subpackages: running independent tasks in parallel."""
+"""
+Helpers shared by the subpackages: files written whole or not at all, and running
+independent tasks in parallel.  Standard library only.
+"""
 
+from .files import atomic_write
 from .parallel import run_tasks
 
-__all__ = ["run_tasks"]
+__all__ = ["atomic_write", "run_tasks"]

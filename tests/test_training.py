@@ -221,3 +221,13 @@ def test_detailed_pairs_label_every_true_pixel():
     np.testing.assert_array_equal(y > 0, snr > 0.5)
     assert np.all(labels[y > 0] == 1)  # the recipe has halos only
     assert np.all(labels[y == 0] == 0)
+
+
+def test_pairs_from_spawned_processes_equal_serial_ones():
+    from astropy_radiounet.training.pairs import make_training_pairs
+
+    config = TrainingConfig(**SMALL)
+    serial = make_training_pairs(config, 3, seed=11)
+    spawned = make_training_pairs(config, 3, seed=11, n_processes=2)
+    for a, b in zip(serial, spawned):
+        np.testing.assert_array_equal(a, b)

@@ -21,8 +21,8 @@ from ..training.config import TrainingConfig
 from ..training.pairs import make_training_pairs
 from .metrics import best_threshold, classification_metrics, pixel_metrics, reliability, roc_auc
 
-__all__ = ["evaluate_pixels", "recall_by_type_and_snr", "CLUSTER_DIFFUSE_LABELS",
-           "evaluate_clusters", "format_cluster_summary"]
+__all__ = ["evaluate_pixels", "recall_by_type_and_snr", "evaluate_clusters",
+           "format_cluster_summary"]
 
 
 def evaluate_pixels(weights, *, n_tiles=200, seed=12345, n_processes=1, threshold=None,

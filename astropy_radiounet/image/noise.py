@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 from scipy.ndimage import generic_filter
 
-__all__ = ["MAD_TO_STD", "robust_sigma", "NoiseMap"]
+__all__ = ["robust_sigma", "NoiseMap"]
 
 
 #: Converts the median absolute deviation to the standard deviation of a Gaussian.

@@ -12,8 +12,8 @@ from .calibration import ProbabilityCalibration
 from .card import (ModelCard, default_detection_threshold, file_sha256, load_model,
                    save_model)
 from .normalisation import LogNormalisation
-from .pretrained import MODELS_DIR, default_card_path
+from .pretrained import MODELS_DIR, default_card_path, default_weights
 
 __all__ = ["ModelCard", "load_model", "save_model", "default_detection_threshold",
            "file_sha256", "ProbabilityCalibration", "LogNormalisation", "MODELS_DIR",
-           "default_card_path"]
+           "default_card_path", "default_weights"]

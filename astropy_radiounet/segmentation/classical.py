@@ -8,7 +8,7 @@ emission, and keep what is left above a few times the local noise.
 `ClassicalSegmenter` does exactly that, on the same tapered grid as a model
 (its card's pixel scale, beam and noise box), so that the two can be compared
 pixel for pixel and cluster for cluster (see
-`~astropy_radiounet.evaluation`).
+`~astropy_radiounet.evaluation.simulated.evaluate_pixels`).
 """
 
 import warnings

@@ -3,7 +3,6 @@ From a probability map to a photutils segmentation image: threshold, minimum
 size and connectivity; blank (NaN) pixels kept blank.
 """
 
-import logging
 import warnings
 
 import numpy as np
@@ -12,8 +11,6 @@ from photutils.utils import NoDetectionsWarning
 
 from ..image.read import _check_mask
 
-
-log = logging.getLogger(__name__)
 
 __all__ = ["threshold_map"]
 

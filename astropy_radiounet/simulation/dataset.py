@@ -12,14 +12,14 @@ import io
 import json
 import logging
 import zipfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import as_completed
 from pathlib import Path
 
 import numpy as np
 from astropy.table import QTable, Table, vstack
 
 from ..utils.files import atomic_write
+from ..utils.parallel import process_pool
 from .diffuse import LABELS
 from .field import simulate_field
 
@@ -183,8 +183,7 @@ def _run(tasks, worker, n_processes, progress_bar, total, desc, mp_context=None)
                     bar.update(len(t[2]))
                 yield res
         else:
-            with ProcessPoolExecutor(max_workers=n_processes,
-                                     mp_context=get_context(mp_context or "spawn")) as pool:
+            with process_pool(n_processes, start_method=mp_context or "spawn") as pool:
                 futures = {pool.submit(worker, t): len(t[2]) for t in tasks}
                 for fut in as_completed(futures):
                     if bar is not None:

@@ -296,7 +296,7 @@ def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12
     Memory stays bounded whatever the mosaic's size: the mosaic is read
     memory-mapped, the probability and segmentation maps are written
     straight into memory-mapped FITS files, and the segments are found and
-    measured chunk by chunk (`~astropy_radiounet.segmentation.chunked`) with the
+    measured chunk by chunk (`~astropy_radiounet.segmentation.segment_in_chunks`) with the
     same result as in one block.
 
     Parameters

@@ -6,7 +6,6 @@ model card, so a model can be retrained from its card alone.
 """
 
 import json
-import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,9 +17,7 @@ from ..models.card import ModelCard
 from ..models.normalisation import LogNormalisation
 
 
-log = logging.getLogger(__name__)
-
-__all__ = ["VALIDATION_SEED_OFFSET", "TrainingConfig"]
+__all__ = ["TrainingConfig"]
 
 
 #: Validation tiles use the recipe's seed plus this offset.

@@ -11,10 +11,7 @@ its resolution.
 """
 
 import json
-import logging
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +19,9 @@ import numpy as np
 from ..image.read import read_image
 from ..segmentation.model_input import on_model_grid, prepare_model_input
 from ..utils.files import atomic_write
+from ..utils.parallel import process_pool
 from .config import _field_keywords
 
-
-log = logging.getLogger(__name__)
 
 __all__ = ["make_training_pair", "make_training_pairs"]
 
@@ -132,7 +128,7 @@ def make_training_pairs(config, n, *, seed, n_processes=1, progress_bar=False, d
                 results.append(_pairs_worker(config, chunk, details))
                 bar.update(len(chunk))
         else:
-            with ProcessPoolExecutor(n_processes, mp_context=get_context("fork")) as pool:
+            with process_pool(n_processes) as pool:
                 for chunk_result in pool.map(_pairs_worker, [config] * len(chunks), chunks,
                                              [details] * len(chunks)):
                     results.append(chunk_result)

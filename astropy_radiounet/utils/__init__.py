@@ -4,6 +4,6 @@ independent tasks in parallel.  Standard library only.
 """
 
 from .files import atomic_write
-from .parallel import run_tasks
+from .parallel import process_pool, run_tasks
 
-__all__ = ["atomic_write", "run_tasks"]
+__all__ = ["atomic_write", "run_tasks", "process_pool"]

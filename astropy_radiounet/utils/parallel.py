@@ -15,7 +15,7 @@ reported to ``on_failure``; a rerun of a resumable command redoes them.
 
 import os
 
-__all__ = ["run_tasks"]
+__all__ = ["run_tasks", "process_pool"]
 
 
 def run_tasks(function, tasks, parallel, on_result, on_failure):
@@ -101,12 +101,37 @@ def run_tasks(function, tasks, parallel, on_result, on_failure):
         on_result(result)
 
 
-def _run_in_processes(function, tasks, n_processes, on_result, on_failure):
-    """Local worker processes (spawned: safe with TensorFlow), results as they come."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+def process_pool(n_processes, *, start_method="spawn"):
+    """
+    The package's pool of local worker processes.
+
+    Workers are spawned by default: a forked child inherits the parent's
+    TensorFlow (or other framework) threads and locks and can hang; a spawned one
+    starts clean, at the cost of importing what its task needs.
+
+    Parameters
+    ----------
+    n_processes : int
+        Number of worker processes.
+    start_method : {'spawn', 'forkserver', 'fork'}, optional
+        Multiprocessing start method; ``'fork'`` only where no deep-learning
+        framework has been imported in this process.
+
+    Returns
+    -------
+    pool : `concurrent.futures.ProcessPoolExecutor`
+    """
+    from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    with ProcessPoolExecutor(n_processes, mp_context=get_context("spawn")) as pool:
+    return ProcessPoolExecutor(n_processes, mp_context=get_context(start_method))
+
+
+def _run_in_processes(function, tasks, n_processes, on_result, on_failure):
+    """Local worker processes (spawned: safe with TensorFlow), results as they come."""
+    from concurrent.futures import as_completed
+
+    with process_pool(n_processes) as pool:
         futures = {pool.submit(function, task): task for task in tasks}
         for future in as_completed(futures):
             try:

@@ -13,10 +13,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from astropy_radiounet.evaluation.metrics import reliability
-from astropy_radiounet.models.card import load_model
-from astropy_radiounet.training.config import TrainingConfig
-from astropy_radiounet.training.pairs import make_training_pairs
+from astropy_radiounet.evaluation.metrics import reliability  # noqa: E402
+from astropy_radiounet.models.card import load_model  # noqa: E402
+from astropy_radiounet.training.config import TrainingConfig  # noqa: E402
+from astropy_radiounet.training.pairs import make_training_pairs  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "_static" / "reliability.png"
 

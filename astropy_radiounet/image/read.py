@@ -93,6 +93,23 @@ class ImagePlane:
             blank |= self.mask[rows, cols]
         return blank
 
+    def is_blank(self, *, strip_rows=1024):
+        """
+        Whether every pixel is blank, read ``strip_rows`` rows at a time (so that a
+        memory-mapped plane is never read whole).
+        """
+        return all(self.blank(slice(start, start + strip_rows)).all()
+                   for start in range(0, self.shape[0], strip_rows))
+
+    def blank_into(self, out, *, strip_rows=1024):
+        """
+        Set ``out`` (an array of the plane's shape) to NaN where the plane is blank,
+        ``strip_rows`` rows at a time.
+        """
+        for start in range(0, self.shape[0], strip_rows):
+            rows = slice(start, min(start + strip_rows, self.shape[0]))
+            out[rows][self.blank(rows)] = np.nan
+
     def read(self, rows=slice(None), cols=slice(None)):
         """
         Read part of the plane as native float32 Jy/beam, blanks set to zero.

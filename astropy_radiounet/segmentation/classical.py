@@ -23,7 +23,7 @@ from ..models.card import ModelCard, load_model
 from .model_input import on_model_grid, scale_factor
 from ..image.noise import NoiseMap
 from ..image.resampling import to_input_grid
-from .threshold import _blank, threshold_map
+from .threshold import threshold_map
 
 __all__ = ["ClassicalSegmenter"]
 
@@ -205,7 +205,7 @@ class ClassicalSegmenter:
         else:
             to_input_grid(diffuse, factor, plane.shape, out=out)
         np.clip(out, 0.0, 1.0, out=out)
-        _blank(out, plane)
+        plane.blank_into(out)
         return out
 
     def __call__(self, data, *, mask=None, wcs=None):

@@ -15,7 +15,7 @@ from .model_input import prepare_model_input
 from ..models.card import load_model
 from ..image.resampling import to_input_grid
 from .tiling import TileLayout, predict_tiled
-from .threshold import _all_blank, _blank, threshold_map
+from .threshold import threshold_map
 
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ class RadioUNetSegmenter:
             msg = (f"out has shape {out.shape} and dtype {out.dtype}; it must be a float32 "
                    f"array (either byte order) of the image plane's shape {plane.shape}.")
             raise ValueError(msg)
-        if _all_blank(plane):
+        if plane.is_blank():
             warnings.warn("The image is blank (NaN or masked) everywhere; its probability "
                           "map is NaN everywhere.", AstropyUserWarning)
             out[...] = np.nan
@@ -187,7 +187,7 @@ class RadioUNetSegmenter:
                                           batch_size=self.batch_size,
                                           progress_bar=self.progress_bar)
             to_input_grid(on_model_grid, factor, plane.shape, out=out)
-        _blank(out, plane)
+        plane.blank_into(out)
         return out
 
     def segment(self, probability, *, mask=None, wcs=None, beam=None):

@@ -11,7 +11,6 @@ from photutils.utils import NoDetectionsWarning
 
 from ..image.read import _check_mask
 
-
 __all__ = ["threshold_map"]
 
 
@@ -48,16 +47,3 @@ def threshold_map(probability, threshold, n_pixels, *, connectivity=8, mask=None
         return None
     values = np.where(blank, 0.0, probability)
     return detect_sources(values, threshold, n_pixels, connectivity=connectivity, mask=blank)
-
-
-def _all_blank(plane, strip_rows=1024):
-    """Whether every pixel of the plane is blank, read a strip of rows at a time."""
-    return all(plane.blank(slice(start, start + strip_rows)).all()
-               for start in range(0, plane.shape[0], strip_rows))
-
-
-def _blank(out, plane, strip_rows=1024):
-    """Set blank input pixels to NaN, a strip of rows at a time."""
-    for start in range(0, plane.shape[0], strip_rows):
-        rows = slice(start, min(start + strip_rows, plane.shape[0]))
-        out[rows][plane.blank(rows)] = np.nan

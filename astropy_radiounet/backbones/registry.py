@@ -18,8 +18,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from astropy.utils.exceptions import AstropyUserWarning
-
+from ..exceptions import PluginWarning
 from .hookspecs import PROJECT_NAME, BackboneHookSpecs
 
 __all__ = ["BackboneSpec", "ENTRY_POINT_GROUP", "AUTOLOAD_ENV", "get_plugin_manager",
@@ -126,7 +125,7 @@ def get_plugin_manager():
             except Exception as exc:  # noqa: BLE001 - any plugin failure is reported
                 warnings.warn(f"Skipping backbone plugin {entry_point.name!r} "
                               f"({entry_point.value}): it failed to load: {exc!r}",
-                              AstropyUserWarning)
+                              PluginWarning, stacklevel=2)
     return manager
 
 
@@ -176,12 +175,12 @@ def available_backbones():
                 raise TypeError(msg)
         except Exception as exc:  # noqa: BLE001 - any plugin failure is reported
             warnings.warn(f"Skipping backbone plugin {plugin_name!r}: {exc!r}",
-                          AstropyUserWarning)
+                          PluginWarning, stacklevel=2)
             continue
         for name, spec in provided.items():
             if name in backbones:
                 warnings.warn(f"Backbone {name!r} from plugin {plugin_name!r} ignored: "
-                              f"the name is already registered.", AstropyUserWarning)
+                              f"the name is already registered.", PluginWarning, stacklevel=2)
                 continue
             backbones[name] = spec
     return backbones

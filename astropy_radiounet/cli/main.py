@@ -33,6 +33,7 @@ import time
 import warnings
 from pathlib import Path
 
+from ..exceptions import OutputExistsError
 from ..utils.files import atomic_write
 
 __all__ = ["main"]
@@ -164,9 +165,10 @@ def _simulation_errors(function):
     def wrapped(args):
         try:
             return function(args)
+        except OutputExistsError:
+            raise  # main() words it with the command's options
         except (ValueError, OSError) as exc:
-            raise CommandError(str(exc).replace("pass overwrite=True", "use --overwrite")) \
-                from exc
+            raise CommandError(str(exc)) from exc
 
     return wrapped
 
@@ -292,9 +294,6 @@ def _train(args):
         card_path = train(config, args.output_dir, n_processes=args.processes,
                           progress_bar=not args.no_progress, cache_dir=args.cache_dir,
                           overwrite=args.overwrite)
-    except FileExistsError as exc:
-        raise CommandError(str(exc).replace("pass overwrite=True", "use --overwrite")) \
-            from exc
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     print(f"model card: {card_path}", file=sys.stderr)
@@ -568,12 +567,9 @@ def _segment(args):
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     if not args.overwrite:
-        existing = [str(p) for _, stem in images for p in _outputs(output_dir, stem)
-                    if p.exists()]
+        existing = [p for _, stem in images for p in _outputs(output_dir, stem) if p.exists()]
         if existing:
-            raise CommandError(f"outputs exist already ({', '.join(existing[:4])}"
-                               f"{', ...' if len(existing) > 4 else ''}); use --overwrite "
-                               f"to replace them or choose another --output-dir")
+            raise OutputExistsError(existing)
     try:
         segmenter = RadioUNetSegmenter(
             args.n_pixels, threshold=args.threshold, backbone=args.backbone,
@@ -652,6 +648,13 @@ def _write_atomic(hdu, path):
         hdu.writeto(temporary, overwrite=True)
 
 
+def _exists_message(exc):
+    """What the command line says of outputs that exist: its options, not keywords."""
+    listed = ", ".join(exc.paths[:4]) + (", ..." if len(exc.paths) > 4 else "")
+    return (f"outputs exist already ({listed}); use --overwrite to replace them or choose "
+            f"another output directory")
+
+
 def main(argv=None):
     """Run the ``radiounet`` command; returns the exit status."""
     parser = build_parser()
@@ -663,6 +666,9 @@ def main(argv=None):
         return 2
     try:
         return args.handler(args)
+    except OutputExistsError as exc:
+        print(f"radiounet: error: {_exists_message(exc)}", file=sys.stderr)
+        return 2
     except CommandError as exc:
         print(f"radiounet: error: {exc}", file=sys.stderr)
         return 2

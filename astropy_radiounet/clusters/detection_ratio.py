@@ -22,9 +22,9 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable
-from astropy.utils.exceptions import AstropyUserWarning
 from photutils.aperture import CircularAperture
 
+from ..exceptions import BlankDataWarning
 from ..image.beams import pixel_scale
 from .r500 import DEFAULT_APERTURE_FACTOR, angular_radius, r500_from_m500
 from ..image.read import _check_mask
@@ -160,7 +160,7 @@ class DetectionRatio:
             warnings.warn(f"{empty.sum()} of {n} apertures contain no valid pixel (off the "
                           f"image, outside the WCS projection, or blank); their detection "
                           f"ratio is NaN.",
-                          AstropyUserWarning)
+                          BlankDataWarning, stacklevel=2)
         return ratio, n_valid, coverage
 
     def __len__(self):

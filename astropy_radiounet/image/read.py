@@ -23,10 +23,11 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.nddata import NDData
-from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 
 from .beams import GaussianBeam
+
+from ..exceptions import InputReplacedWarning, MissingMetadataWarning
 
 __all__ = ["ImagePlane", "read_image", "parse_brightness_unit"]
 
@@ -243,7 +244,7 @@ def _from_hdu(hdu, *, source, unit=None):
     bunit = hdu.header.get("BUNIT")
     if bunit is None and unit is None:
         warnings.warn(f"The {source} has no BUNIT keyword; assuming Jy/beam (pass unit= "
-                      f"if it is not).", AstropyUserWarning)
+                      f"if it is not).", MissingMetadataWarning, stacklevel=2)
     unit, scale = _resolve_unit(bunit, unit, source=source)
     return ImagePlane(data=data, mask=None, wcs=wcs, beam=GaussianBeam.from_header(hdu.header),
                       unit=unit, scale=scale, header=hdu.header)
@@ -288,7 +289,7 @@ def read_image(data, *, mask=None, wcs=None, unit=None):
     wcs : `~astropy.wcs.WCS`, optional
         Celestial WCS of a plain array or Quantity.  For inputs that carry
         their own WCS (FITS, NDData) an explicit ``wcs`` replaces it with an
-        `~astropy.utils.exceptions.AstropyUserWarning`.
+        `~astropy_radiounet.exceptions.InputReplacedWarning`.
     unit : str or `~astropy.units.UnitBase`, optional
         Brightness unit (a flux density per beam) of an input that carries
         none: a plain array, or a FITS image or NDData without a unit;
@@ -353,7 +354,7 @@ def read_image(data, *, mask=None, wcs=None, unit=None):
     if wcs is not None:
         if plane.wcs is not None:
             warnings.warn("The input carries its own WCS; the wcs keyword replaces it.",
-                          AstropyUserWarning)
+                          InputReplacedWarning, stacklevel=2)
         plane = _replace(plane, wcs=_check_wcs(wcs))
     if mask is not None:
         plane = _replace(plane, mask=_check_mask(mask, plane.shape))
@@ -390,7 +391,7 @@ def _from_nddata(nddata, *, mask, wcs, unit=None):
     if wcs is not None:
         if own_wcs is not None:
             warnings.warn("The NDData carries its own WCS; the wcs keyword replaces it.",
-                          AstropyUserWarning)
+                          InputReplacedWarning, stacklevel=2)
         own_wcs = _check_wcs(wcs)
     own_mask = None if nddata.mask is None else np.asanyarray(nddata.mask, dtype=bool)
     if own_mask is not None and own_mask.shape != array.shape:
@@ -398,7 +399,7 @@ def _from_nddata(nddata, *, mask, wcs, unit=None):
     if mask is not None:
         if own_mask is not None:
             warnings.warn("The NDData carries its own mask; the mask keyword replaces it.",
-                          AstropyUserWarning)
+                          InputReplacedWarning, stacklevel=2)
         own_mask = mask
     own = nddata.unit
     if own is None and header is not None:

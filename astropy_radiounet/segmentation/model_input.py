@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import astropy.units as u
 import numpy as np
-from astropy.utils.exceptions import AstropyUserWarning
 
+from ..exceptions import MissingMetadataWarning, ResolutionWarning
 from ..image.beams import pixel_scale
 from ..models.normalisation import LogNormalisation
 from ..image.noise import NoiseMap
@@ -38,7 +38,7 @@ def scale_factor(plane, card):
     if plane.wcs is None:
         warnings.warn(f"The image has no WCS, so its pixel scale is unknown: assuming it is "
                       f"already sampled at the model's {card.pixel_scale:.3g} pixels and beam. "
-                      f" Pass wcs= to have it resampled.", AstropyUserWarning)
+                      f" Pass wcs= to have it resampled.", MissingMetadataWarning, stacklevel=2)
         return 1.0
     factor = float(card.pixel_scale / pixel_scale(plane.wcs))
     return 1.0 if abs(factor - 1.0) < SCALE_TOLERANCE else factor
@@ -72,7 +72,7 @@ def on_model_grid(plane, card, factor):
     if plane.beam is None:
         warnings.warn(f"The image header has no beam (BMAJ/BMIN/BPA), so it cannot be "
                       f"convolved to the model's {_beam_text(card.beam)} beam; it is used "
-                      f"as it is.", AstropyUserWarning)
+                      f"as it is.", MissingMetadataWarning, stacklevel=2)
         return image
     target = card.beam.pixel_covariance(plane.wcs, scale=factor)
     current = plane.beam.pixel_covariance(plane.wcs, scale=factor)
@@ -85,7 +85,8 @@ def on_model_grid(plane, card, factor):
     if deficit > 0.05 * np.linalg.eigvalsh(target).max():
         warnings.warn(f"The image's beam ({_beam_text(plane.beam)}) is wider than the "
                       f"model's ({_beam_text(card.beam)}) and cannot be sharpened; the model "
-                      f"sees a smoother image than it was trained on.", AstropyUserWarning)
+                      f"sees a smoother image than it was trained on.", ResolutionWarning,
+                      stacklevel=2)
     return image
 
 

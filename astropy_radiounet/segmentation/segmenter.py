@@ -7,8 +7,8 @@ import logging
 import warnings
 
 import numpy as np
-from astropy.utils.exceptions import AstropyUserWarning
 
+from ..exceptions import BlankDataWarning, MissingMetadataWarning
 from ..image.beams import pixel_scale
 from ..image.read import read_image
 from .model_input import prepare_model_input
@@ -170,7 +170,7 @@ class RadioUNetSegmenter:
             raise ValueError(msg)
         if plane.is_blank():
             warnings.warn("The image is blank (NaN or masked) everywhere; its probability "
-                          "map is NaN everywhere.", AstropyUserWarning)
+                          "map is NaN everywhere.", BlankDataWarning, stacklevel=2)
             out[...] = np.nan
             return out
         model_input = prepare_model_input(plane, self.card)
@@ -241,7 +241,7 @@ class RadioUNetSegmenter:
         if wcs is None:
             warnings.warn("segment() has no WCS, so the beam cannot be turned into a number "
                           "of pixels; segments of 5 pixels or more are kept.  Pass wcs= (the "
-                          "image's) or set n_pixels.", AstropyUserWarning)
+                          "image's) or set n_pixels.", MissingMetadataWarning, stacklevel=2)
             return 5
         pixel_area = pixel_scale(wcs) ** 2
         return max(5, int(round((beam.area / pixel_area).decompose().value)))

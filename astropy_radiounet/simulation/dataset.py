@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import QTable, Table, vstack
 
+from ..exceptions import OutputExistsError
 from ..utils.files import atomic_write
 from ..utils.parallel import process_pool
 from .diffuse import LABELS
@@ -253,8 +254,7 @@ def write_training_set(directory, n_pairs, *, tile_shape=(256, 256), seed=0, n_p
     directory.mkdir(parents=True, exist_ok=True)
     manifest = directory / "manifest.json"
     if manifest.exists() and not overwrite:
-        msg = f"{manifest} exists; pass overwrite=True or choose another directory"
-        raise OSError(msg)
+        raise OutputExistsError([manifest])
     seeds = np.random.SeedSequence(seed).spawn(n_pairs)
     tasks = [(str(directory), k, seeds[i:i + shard_size], tile_shape, augment, field_kwargs)
              for k, i in enumerate(range(0, n_pairs, shard_size))]
@@ -367,9 +367,7 @@ def write_cluster_sample(directory, n_fields, *, shape=(512, 512), seed=0, n_pro
     cat_path = directory / "clusters.ecsv"
     existing = ([cat_path] if cat_path.exists() else []) + sorted(directory.glob("field_*"))
     if existing and not overwrite:
-        msg = (f"{existing[0]} exists ({len(existing)} files of an earlier sample); pass "
-               f"overwrite=True or choose another directory")
-        raise OSError(msg)
+        raise OutputExistsError(existing)
     seeds = np.random.SeedSequence(seed).spawn(n_fields)
     per = max(1, min(16, n_fields // (4 * n_processes) or 1))
     tasks = [(str(directory), list(range(i, min(i + per, n_fields))), seeds[i:i + per],

@@ -16,6 +16,7 @@ from astropy.table import QTable
 from astropy.wcs import WCS
 from scipy import fft
 
+from ..exceptions import OutputExistsError
 from . import diffuse as dfs
 from ._utils import as_rng, beam_covariance, check_range, check_shape, to_value
 from .compact import (cluster_member_offsets, resolve_counts, sample_sizes, size_covariance,
@@ -151,11 +152,9 @@ class SimulatedField:
         paths = {"image": prefix.with_name(prefix.name + "_image.fits"),
                  "model": prefix.with_name(prefix.name + "_model.fits"),
                  "clusters": prefix.with_name(prefix.name + "_clusters.ecsv")}
-        if not overwrite:
-            for p in paths.values():
-                if p.exists():
-                    msg = f"{p} exists; pass overwrite=True to replace it"
-                    raise OSError(msg)
+        existing = [p for p in paths.values() if p.exists()]
+        if existing and not overwrite:
+            raise OutputExistsError(existing)
         hdul = self.hdulist()
         hdul[:1].writeto(paths["image"], overwrite=overwrite)
         hdul.writeto(paths["model"], overwrite=overwrite)

@@ -55,9 +55,9 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import QTable
-from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 
+from ..exceptions import BlankDataWarning, CatalogWarning, SkippedInputWarning
 from ..clusters.catalogs import catalog_r500
 from ..clusters.r500 import DEFAULT_APERTURE_FACTOR, angular_radius
 from ..utils.files import atomic_write
@@ -141,7 +141,7 @@ class MosaicIndex:
                 self.mosaics.append(Mosaic.from_path(path))
             except (OSError, ValueError, KeyError) as exc:
                 self.unreadable[str(path)] = str(exc)
-                warnings.warn(f"Skipping mosaic {path}: {exc}", AstropyUserWarning)
+                warnings.warn(f"Skipping mosaic {path}: {exc}", SkippedInputWarning, stacklevel=2)
 
     def best(self, coord, radius):
         """
@@ -374,7 +374,7 @@ def _classify_unit(task):
                                                header=_plane_header(cutout.wcs, plane)))
         probability = segmenter.predict_probability(cut_plane)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AstropyUserWarning)
+            warnings.simplefilter("ignore", BlankDataWarning)  # recorded as status "blank"
             stats = DetectionRatio(probability, coord, radius, wcs=cutout.wcs)
         threshold = task["ratio_threshold"]
         ratio = float(stats.ratio[0])
@@ -485,7 +485,7 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
 
     Warns
     -----
-    `~astropy.utils.exceptions.AstropyUserWarning`
+    `~astropy_radiounet.exceptions.CatalogWarning`
         When clusters have no usable redshift or size (recorded with
         status ``no_redshift`` or ``no_size``), or when clusters measured
         before have other catalogue values now (they are measured again).
@@ -544,7 +544,7 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
     if changed:
         warnings.warn(f"{len(changed)} clusters measured in an earlier run have other "
                       f"catalogue values now (e.g. {changed[0]!r}): they are measured again.",
-                      AstropyUserWarning)
+                      CatalogWarning, stacklevel=2)
     if unmeasurable:
         n_status = {status: sum(unit["status"] == status for unit in unmeasurable)
                     for status in _PROBLEM_REASONS}
@@ -554,7 +554,7 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
         listed = "; ".join(f"{n} clusters have {what[status]} (status {status!r})"
                            for status, n in n_status.items() if n)
         warnings.warn(f"{listed}: they have no aperture and are recorded unmeasured, e.g. "
-                      f"{unmeasurable[0]['name']!r}.", AstropyUserWarning)
+                      f"{unmeasurable[0]['name']!r}.", CatalogWarning, stacklevel=2)
 
     def record(result):
         _write_json_atomic(units_dir / f"{_unit_name(result['name'])}.json", result)

@@ -40,6 +40,7 @@ from astropy.io import fits
 from astropy.table import QTable, vstack
 from astropy.utils.exceptions import AstropyUserWarning
 
+from ..exceptions import CatalogWarning
 from ..clusters.catalogs import catalog_r500
 from ..clusters.r500 import angular_radius
 from ..utils.files import atomic_write
@@ -177,7 +178,7 @@ def _clusters_with_r500(clusters):
         warnings.warn(f"{np.count_nonzero(~usable)} of {len(clusters)} clusters have no "
                       f"usable redshift or R500 (not finite and positive; PSZ2 writes -1 for "
                       f"an unknown redshift), e.g. {names}: they are left out of the "
-                      f"nearest-cluster matching.", AstropyUserWarning)
+                      f"nearest-cluster matching.", CatalogWarning, stacklevel=2)
     return clusters[usable], r500[usable]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluation.metrics import pixel_metrics
+from ..exceptions import OutputExistsError
 from ..models.pretrained import MODELS_DIR
 from .config import TrainingConfig, VALIDATION_SEED_OFFSET
 from .pairs import _cache_path, _cached_pairs, make_training_pairs
@@ -124,9 +125,7 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
                                   (".json", ".weights.h5", ".config.json", ".curves.png"))
                 if path.exists()]
     if existing and not overwrite:
-        msg = (f"{', '.join(str(path) for path in existing)} already exist; choose another "
-               f"output directory or config name, or pass overwrite=True.")
-        raise FileExistsError(msg)
+        raise OutputExistsError(existing)
     output_dir.mkdir(parents=True, exist_ok=True)
     multiple, _ = get_backbone(config.backbone).geometry(config.backbone_config)
     if config.tile_size % multiple:

@@ -82,18 +82,16 @@ def run_case(case, size, repeat):
         result["n_found"] = 0 if segments is None else int(segments.n_labels)
     else:
         import astropy.units as u
+        from astropy.io import fits
+        from radio_beam import Beam
 
         from astropy_radiounet import RadioUNetSegmenter
-        from astropy_radiounet.image.beams import GaussianBeam
-        from astropy.io import fits
 
         segmenter = RadioUNetSegmenter(weights=None, seed=0)
         if case == "unet-6arcsec":
             segmenter.card.pixel_scale = 6.0 * u.arcsec
-            segmenter.card.beam = GaussianBeam(20 * u.arcsec, 20 * u.arcsec)
-        header = wcs.to_header()
-        header["BMAJ"] = header["BMIN"] = BEAM / 3600
-        header["BPA"] = 0.0
+            segmenter.card.beam = Beam(20 * u.arcsec)
+        header = Beam(BEAM * u.arcsec).attach_to_header(wcs.to_header())
         header["BUNIT"] = "JY/BEAM"
         hdu = fits.PrimaryHDU(image, header=header)
         result["rss_before_gb"] = _max_rss_gb()

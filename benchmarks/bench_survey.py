@@ -34,8 +34,8 @@ DR3_CLUSTERS = 3821
 def _weights(directory):
     """The shipped model, or a random default-architecture card at 6"/20"."""
     import astropy.units as u
+    from radio_beam import Beam
 
-    from astropy_radiounet.image.beams import GaussianBeam
     from astropy_radiounet.models.card import load_model, save_model
     from astropy_radiounet.models.pretrained import default_card_path
 
@@ -43,22 +43,22 @@ def _weights(directory):
         return "default"
     model, card = load_model("unet", None, seed=0)
     card.pixel_scale = 6 * u.arcsec
-    card.beam = GaussianBeam(20 * u.arcsec, 20 * u.arcsec)
+    card.beam = Beam(20 * u.arcsec)
     card.detection_ratio_threshold = 0.1
     return str(save_model(model, card, directory, stem="random_6arcsec"))
 
 
 def _mosaic(path, size, ra, seed):
+    import astropy.units as u
     from astropy.io import fits
+    from radio_beam import Beam
 
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_segmentation import lotss_like
 
     image, wcs = lotss_like(size, seed=seed)
-    header = wcs.to_header()
+    header = Beam(6 * u.arcsec).attach_to_header(wcs.to_header())
     header["CRVAL1"] = ra
-    header["BMAJ"] = header["BMIN"] = 6 / 3600
-    header["BPA"] = 0.0
     header["BUNIT"] = "JY/BEAM"
     fits.PrimaryHDU(image, header=header).writeto(path, overwrite=True)
     return path
@@ -98,19 +98,20 @@ def run_classify(workers, args, paths, weights, directory):
     """
     from distributed import Client, LocalCluster
 
-    from astropy_radiounet.survey.classify import SegmenterSettings, classify_clusters
+    from astropy_radiounet import RadioUNetSegmenter
+    from astropy_radiounet.survey import classify_clusters
 
     catalog = _catalog(paths, args.n_clusters, seed=1)
-    settings = SegmenterSettings(weights=weights)
+    segmenter = RadioUNetSegmenter(weights=weights)
     out = Path(directory) / f"classify_{workers}"
     if workers == 0:
         start = time.perf_counter()
-        classify_clusters(catalog, paths, output_dir=out, settings=settings)
+        classify_clusters(catalog, paths, output_dir=out, segmenter=segmenter)
         return time.perf_counter() - start
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None, env=ONE_THREAD) as cluster, Client(cluster):
         start = time.perf_counter()
-        classify_clusters(catalog, paths, output_dir=out, settings=settings,
+        classify_clusters(catalog, paths, output_dir=out, segmenter=segmenter,
                           parallel="current-scheduler")
         return time.perf_counter() - start
 

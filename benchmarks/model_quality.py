@@ -53,7 +53,7 @@ def main():
     _, card = load_model(weights=args.weights)
     start = time.perf_counter()
     pixels = evaluate_pixels(args.weights, n_tiles=args.n_tiles, seed=args.seed,
-                             n_processes=2)
+                             parallel=2)
     print(f"\nModel: {card.name}\n\nPixel level, {args.n_tiles} fresh simulated tiles "
           f"(seed {args.seed})")
     print("| metric | value |\n|---|---|")

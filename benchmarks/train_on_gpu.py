@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from astropy_radiounet.training.config import VALIDATION_SEED_OFFSET, TrainingConfig
-from astropy_radiounet.training.pairs import _cached_pairs
+from astropy_radiounet.training.pairs import training_pairs
 
 
 def main(argv=None):
@@ -57,7 +57,7 @@ def main(argv=None):
     for name, config in configs.items():
         for n, seed in ((config.n_train, config.seed),
                         (config.n_val, config.seed + VALIDATION_SEED_OFFSET)):
-            _cached_pairs(config, n, seed, cache, n_processes=args.processes)
+            training_pairs(config, n, seed=seed, cache_dir=cache, n_processes=args.processes)
         print(f"[{time.perf_counter() - start:6.0f} s] tiles of {name} ready", flush=True)
     left = args.deadline - (time.perf_counter() - start) - args.margin
     if left < 60:

@@ -61,6 +61,7 @@ _intersphinx_targets.update({
     "astropy": ("https://docs.astropy.org/en/stable/", None),
     "photutils": ("https://photutils.readthedocs.io/en/stable/", None),
     "regions": ("https://astropy-regions.readthedocs.io/en/stable/", None),
+    "radio_beam": ("https://radio-beam.readthedocs.io/en/latest/", None),
     "pluggy": ("https://pluggy.readthedocs.io/en/stable/", None),
     "dask": ("https://docs.dask.org/en/stable/", None),
 })

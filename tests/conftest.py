@@ -8,8 +8,8 @@ import astropy.units as u  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from astropy.io import fits  # noqa: E402
+from radio_beam import Beam  # noqa: E402
 
-from astropy_radiounet.image.beams import GaussianBeam  # noqa: E402
 from astropy_radiounet.models.card import load_model, save_model  # noqa: E402
 
 from helpers import TINY, lotss_header, lotss_like_image  # noqa: E402
@@ -31,7 +31,7 @@ def coarse_model_dir(tmp_path_factory):
     model, card = load_model("unet", None, config=TINY, seed=4)
     card.name = "tiny random U-Net at 3 arcsec"
     card.pixel_scale = 3.0 * u.arcsec
-    card.beam = GaussianBeam(12 * u.arcsec, 12 * u.arcsec)
+    card.beam = Beam(12 * u.arcsec)
     card.noise_box_size = 32
     directory = tmp_path_factory.mktemp("coarse_model")
     save_model(model, card, directory, stem="coarse")

@@ -76,7 +76,7 @@ def test_pure_noise_gives_no_segments_and_blank_stays_blank(classical):
 @pytest.mark.parametrize("keyword", ["snr_threshold", "compact_snr", "compact_max_beams",
                                      "compact_mask_snr"])
 def test_rejects_non_positive_parameters(keyword):
-    with pytest.raises(ValueError, match=f"{keyword} must be a positive number"):
+    with pytest.raises(ValueError, match=f"{keyword} must be a finite positive number"):
         ClassicalSegmenter(**{keyword: 0})
 
 

@@ -1,16 +1,27 @@
+import pickle
+
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.io import fits
+from astropy.nddata import NDData
 from astropy.wcs import WCS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from radio_beam import Beam
 
-from astropy_radiounet.image.beams import GaussianBeam, gaussian_kernel, matching_kernel_covariance
+from astropy_radiounet.image.beams import (beam_area_pixels, beam_from_header,
+                                           beam_pixel_covariance, gaussian_kernel,
+                                           matching_kernel_covariance)
 from astropy_radiounet.image.read import read_image
 from astropy_radiounet.image.resampling import (ResampledImage, match_beam, model_grid_shape,
                                                 to_input_grid, to_model_grid)
+from astropy_radiounet.models.card import ModelCard
 
 from helpers import lotss_header
+
+#: sigma = FWHM / FWHM_PER_SIGMA for a Gaussian.
+FWHM_PER_SIGMA = np.sqrt(8 * np.log(2))
 
 
 def second_moments(image):
@@ -24,28 +35,166 @@ def second_moments(image):
     return np.array([[cxx, cxy], [cxy, cyy]])
 
 
-def test_beam_from_header_and_area():
-    beam = GaussianBeam.from_header(lotss_header((10, 10)))
-    assert beam.major == beam.minor
-    assert beam.area.to_value(u.arcsec**2) == pytest.approx(np.pi / (4 * np.log(2)) * 36)
-    assert GaussianBeam.from_header({}) is None
+def rotated_header():
+    """
+    A SIN header with rotated (20 deg), anisotropic (1.5 x 2.5 arcsec) pixels
+    and an elliptical 15 x 7 arcsec beam at BPA 30 deg.
+    """
+    theta = np.deg2rad(20.0)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    cd = rotation @ np.diag([-1.5 / 3600, 2.5 / 3600])
+    header = fits.Header({"NAXIS": 2, "CTYPE1": "RA---SIN", "CTYPE2": "DEC--SIN",
+                          "CRVAL1": 205.0, "CRVAL2": 55.0, "CRPIX1": 50.5, "CRPIX2": 40.5,
+                          "CD1_1": cd[0, 0], "CD1_2": cd[0, 1], "CD2_1": cd[1, 0],
+                          "CD2_2": cd[1, 1]})
+    header["BMAJ"], header["BMIN"], header["BPA"] = 15 / 3600, 7 / 3600, 30.0
+    return header
 
 
-def test_beam_validation():
-    with pytest.raises(TypeError, match="angle Quantity"):
-        GaussianBeam(6, 6)
-    with pytest.raises(ValueError, match="swap them"):
-        GaussianBeam(5 * u.arcsec, 6 * u.arcsec)
+def test_beam_from_header_is_a_radio_beam_with_its_area():
+    beam = beam_from_header(lotss_header((10, 10)))
+    assert isinstance(beam, Beam)
+    assert beam.major.to_value(u.arcsec) == beam.minor.to_value(u.arcsec) == pytest.approx(6)
+    assert beam.sr.to_value(u.arcsec**2) == pytest.approx(np.pi / (4 * np.log(2)) * 36)
+    assert beam_from_header(fits.Header()) is None
+    assert beam_from_header({}) is None
+    assert beam_from_header(None) is None
+    # BMIN and BPA default to a circular beam at PA 0, as in radio-beam.
+    assert beam_from_header({"BMAJ": 6 / 3600}) == Beam(6 * u.arcsec)
+
+
+def test_beam_from_header_agrees_with_radio_beam_and_round_trips():
+    header = rotated_header()
+    beam = beam_from_header(header)
+    assert beam == Beam.from_fits_header(header)
+    assert beam.pa.to_value(u.deg) == pytest.approx(30.0)
+    written = beam.attach_to_header(fits.Header())
+    assert [written[key] for key in ("BMAJ", "BMIN", "BPA")] == pytest.approx(
+        [15 / 3600, 7 / 3600, 30.0])
+    again = beam_from_header(written)
+    assert again == beam
+    np.testing.assert_allclose(beam_pixel_covariance(again, WCS(header)),
+                               beam_pixel_covariance(beam, WCS(header)), rtol=1e-12)
+    # Pickling (how beams reach worker processes) keeps the beam.
+    assert pickle.loads(pickle.dumps(beam)) == beam
+
+
+def test_beam_from_header_swaps_axes_and_refuses_non_beams():
+    # radio-beam refuses BMIN > BMAJ; the same ellipse has the axes swapped, PA + 90.
+    swapped = beam_from_header({"BMAJ": 5 / 3600, "BMIN": 6 / 3600, "BPA": 10.0})
+    assert swapped.major.to_value(u.arcsec) == pytest.approx(6.0)
+    assert swapped.minor.to_value(u.arcsec) == pytest.approx(5.0)
+    assert swapped.pa.to_value(u.deg) == pytest.approx(100.0)
+    for bad in (0.0, -1 / 3600, np.nan):
+        with pytest.raises(ValueError, match="finite and positive"):
+            beam_from_header({"BMAJ": bad, "BMIN": 5 / 3600})
+    with pytest.raises(ValueError, match="BPA = 'north' is not a number"):
+        beam_from_header({"BMAJ": 6 / 3600, "BPA": "north"})
+    with pytest.raises(TypeError, match="mapping of FITS keywords"):
+        beam_from_header("field.fits")
+
+
+def test_read_image_gives_a_radio_beam_for_nddata_meta():
+    plane = read_image(NDData(np.ones((10, 12)), meta={"BMAJ": 6 / 3600, "BMIN": 5 / 3600}))
+    assert isinstance(plane.beam, Beam) and plane.beam.minor.to_value(u.arcsec) == pytest.approx(5)
+    assert read_image(NDData(np.ones((10, 12)))).beam is None
+
+
+def test_functions_refuse_what_is_not_a_radio_beam():
+    wcs = WCS(lotss_header((10, 10), four_d=False)).celestial
+    fix = r"radio_beam.Beam; got Quantity.*Pass e.g. radio_beam.Beam\(6 \* u.arcsec\)"
+    for function in (beam_pixel_covariance, beam_area_pixels):
+        with pytest.raises(TypeError, match=fix):
+            function(6 * u.arcsec, wcs)
+    with pytest.raises(ValueError, match="finite, positive widths"):
+        beam_area_pixels(Beam(-6 * u.arcsec), wcs)
+    with pytest.raises(ValueError, match="scale must be a positive number"):
+        beam_pixel_covariance(Beam(6 * u.arcsec), wcs, scale=0)
+    with pytest.raises(TypeError, match="The model card's beam must be a radio_beam.Beam"):
+        ModelCard(name="x", backbone="unet", beam=20 * u.arcsec)
+
+
+def test_model_card_keeps_its_json_beam_format(tmp_path):
+    beam = Beam(major=20 * u.arcsec, minor=15 * u.arcsec, pa=30 * u.deg)
+    card = ModelCard(name="x", backbone="unet", beam=beam)
+    assert card.to_dict()["beam"] == pytest.approx(
+        {"major_arcsec": 20.0, "minor_arcsec": 15.0, "pa_deg": 30.0})
+    again = ModelCard.read(card.write(tmp_path / "card.json"))
+    assert isinstance(again.beam, Beam) and again.beam == beam
+
+
+def test_beam_area_pixels():
+    wcs = WCS(lotss_header((10, 10), four_d=False)).celestial
+    expected = np.pi / (4 * np.log(2)) * 12 * 6 / 1.5**2
+    assert beam_area_pixels(Beam(12 * u.arcsec, 6 * u.arcsec, 40 * u.deg), wcs) == \
+        pytest.approx(expected)
 
 
 def test_pixel_covariance_orientation():
     """A beam with PA 0 (north-south) is elongated along y; PA 90 along x."""
     wcs = WCS(lotss_header((10, 10), four_d=False)).celestial
-    north = GaussianBeam(12 * u.arcsec, 6 * u.arcsec, 0 * u.deg).pixel_covariance(wcs)
-    east = GaussianBeam(12 * u.arcsec, 6 * u.arcsec, 90 * u.deg).pixel_covariance(wcs)
-    sigma = 12 / 1.5 / np.sqrt(8 * np.log(2))
+    north = beam_pixel_covariance(Beam(12 * u.arcsec, 6 * u.arcsec, 0 * u.deg), wcs)
+    east = beam_pixel_covariance(Beam(12 * u.arcsec, 6 * u.arcsec, 90 * u.deg), wcs)
+    sigma = 12 / 1.5 / FWHM_PER_SIGMA
     assert north[1, 1] == pytest.approx(sigma**2) and east[0, 0] == pytest.approx(sigma**2)
     assert north[0, 0] == pytest.approx(east[1, 1])
+
+
+def test_pixel_covariance_of_header_beam_on_rotated_anisotropic_wcs():
+    """
+    The covariance of a BPA = 30 deg beam read from a header is the matrix the
+    package computed before beams became radio_beam.Beam, and the one found
+    independently: pixel offsets mapped to (east, north) offsets on the sky
+    through the whole WCS, and the major axis along astropy's position angle
+    (north through east, as FITS BPA).
+    """
+    header = rotated_header()
+    wcs = WCS(header)
+    covariance = beam_pixel_covariance(beam_from_header(header), wcs)
+    # GaussianBeam.from_header(header).pixel_covariance(wcs) of version 0.1.dev.
+    before = np.array([[12.205283372355044, -4.167613300399217],
+                       [-4.167613300399216, 3.5120668100238652]])
+    np.testing.assert_allclose(covariance, before, rtol=1e-12)
+    np.testing.assert_allclose(beam_pixel_covariance(beam_from_header(header), wcs, scale=2.5),
+                               before / 2.5**2, rtol=1e-12)
+
+    centre = (header["CRPIX1"] - 1, header["CRPIX2"] - 1)
+    reference = wcs.pixel_to_world(*centre)
+
+    def east_north(coord):
+        east, north = reference.spherical_offsets_to(coord)
+        return np.array([east.to_value(u.arcsec), north.to_value(u.arcsec)])
+
+    step = 1e-3
+    jacobian = np.column_stack([
+        (east_north(wcs.pixel_to_world(centre[0] + step, centre[1]))
+         - east_north(wcs.pixel_to_world(centre[0] - step, centre[1]))) / (2 * step),
+        (east_north(wcs.pixel_to_world(centre[0], centre[1] + step))
+         - east_north(wcs.pixel_to_world(centre[0], centre[1] - step))) / (2 * step)])
+    axes = []
+    for pa in (30, 120):  # major, minor axis
+        offset = east_north(reference.directional_offset_by(pa * u.deg, 1 * u.arcsec))
+        axes.append(offset / np.linalg.norm(offset))
+    sky = ((15 / FWHM_PER_SIGMA) ** 2 * np.outer(axes[0], axes[0])
+           + (7 / FWHM_PER_SIGMA) ** 2 * np.outer(axes[1], axes[1]))
+    to_pixels = np.linalg.inv(jacobian)
+    np.testing.assert_allclose(covariance, to_pixels @ sky @ to_pixels.T, rtol=1e-5)
+
+
+def test_pixel_covariances_add_as_radio_beam_convolves():
+    """radio-beam's sky convolution and deconvolution agree with our covariances."""
+    wcs = WCS(rotated_header())
+    first = Beam(major=15 * u.arcsec, minor=7 * u.arcsec, pa=30 * u.deg)
+    second = Beam(major=9 * u.arcsec, minor=4 * u.arcsec, pa=-50 * u.deg)
+    np.testing.assert_allclose(beam_pixel_covariance(first.convolve(second), wcs),
+                               beam_pixel_covariance(first, wcs)
+                               + beam_pixel_covariance(second, wcs), rtol=1e-6, atol=1e-9)
+    kernel, deficit = matching_kernel_covariance(
+        beam_pixel_covariance(first.convolve(second), wcs), beam_pixel_covariance(first, wcs))
+    assert deficit == pytest.approx(0, abs=1e-9)
+    np.testing.assert_allclose(
+        kernel, beam_pixel_covariance(first.convolve(second).deconvolve(first), wcs),
+        rtol=1e-5, atol=1e-8)
 
 
 def test_matching_kernel_reaches_target_beam():
@@ -109,8 +258,8 @@ def test_upsampling_back_to_input_grid():
 
 def test_match_beam_widens_point_source_to_model_beam():
     wcs = WCS(lotss_header((10, 10), four_d=False)).celestial
-    current = GaussianBeam(6 * u.arcsec, 6 * u.arcsec).pixel_covariance(wcs)
-    target = GaussianBeam(15 * u.arcsec, 9 * u.arcsec, 30 * u.deg).pixel_covariance(wcs)
+    current = beam_pixel_covariance(Beam(6 * u.arcsec), wcs)
+    target = beam_pixel_covariance(Beam(15 * u.arcsec, 9 * u.arcsec, 30 * u.deg), wcs)
     values = np.zeros((101, 101), dtype=np.float32)
     values[50, 50] = 1.0
     from scipy.signal import fftconvolve

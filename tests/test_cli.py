@@ -1,10 +1,13 @@
+import argparse
+
 import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 from regions import Regions
 
-from astropy_radiounet.cli.main import main
+from astropy_radiounet.cli.main import COMMANDS as COMMAND_MODULES
+from astropy_radiounet.cli.main import build_parser, main
 from astropy_radiounet.models.card import ModelCard
 
 
@@ -143,12 +146,78 @@ def test_simulate_then_segment_a_field(tmp_path, tiny_model_dir, capsys):
 
 
 def test_simulate_training_set_and_cluster_sample(tmp_path):
+    from astropy_radiounet.training import TrainingConfig
+
+    TrainingConfig(tile_size=32, n_train=3, batch_size=1).write(tmp_path / "c.json")
     assert main(["simulate", "training-set", str(tmp_path / "pairs"), "--n-pairs", "3",
-                 "--tile-size", "64", "--no-progress"]) == 0
-    assert (tmp_path / "pairs" / "manifest.json").exists()
+                 "--config", str(tmp_path / "c.json"), "--workers", "1",
+                 "--no-progress"]) == 0
+    assert (tmp_path / "pairs" / "training_set.json").exists()
+    # --processes, the former spelling of --workers, still works.
     assert main(["simulate", "clusters", str(tmp_path / "clusters"), "--n-fields", "2",
-                 "--shape", "96", "96", "--no-progress"]) == 0
+                 "--shape", "96", "96", "--processes", "1", "--no-progress"]) == 0
     from astropy.table import QTable
 
     assert len(QTable.read(tmp_path / "clusters" / "clusters.ecsv")) == 2
     assert main(["simulate", "field", str(tmp_path / "x"), "--shape", "4", "4"]) == 2
+
+
+#: Every command, with the modules of cli/ that define them.
+COMMANDS = ["segment", "simulate", "train", "evaluate", "calibrate", "classify", "search",
+            "backbones"]
+
+#: The commands that run in parallel, and those of them that run on dask.
+PARALLEL = ["simulate training-set", "simulate clusters", "train", "evaluate", "calibrate",
+            "classify", "search"]
+ON_DASK = ["classify", "search"]
+
+
+def _subcommands(parser):
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return action.choices
+
+
+def test_each_command_comes_from_one_module():
+    assert list(_subcommands(build_parser())) == COMMANDS
+    assert [module.__name__.rsplit(".", 1)[1] for module in COMMAND_MODULES] == COMMANDS
+    for module in COMMAND_MODULES:
+        subparsers = argparse.ArgumentParser().add_subparsers()
+        parser = module.add_parser(subparsers)
+        name = module.__name__.rsplit(".", 1)[1]
+        assert list(subparsers.choices) == [name] and subparsers.choices[name] is parser
+        assert parser.get_default("handler") is module.run
+
+
+@pytest.mark.parametrize("command", [*COMMANDS, "simulate field", "simulate training-set",
+                                     "simulate clusters"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command.split(), "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.startswith(f"usage: radiounet {command} ")
+    assert ("--workers N, --processes N" in text) == (command in PARALLEL)
+    if command in PARALLEL:
+        assert "--processes N is an alias" in text
+    assert ("--scheduler ADDRESS" in text) == (command in ON_DASK)
+
+
+def test_workers_is_one_option(capsys):
+    parser = build_parser()
+    for command in ([*c.split(), "x"] if c.startswith("simulate") else c.split()
+                    for c in PARALLEL):
+        extra = {"simulate": ["--n-pairs" if "training-set" in command else "--n-fields", "2"],
+                 "calibrate": ["--weights", "c.json"], "classify": ["--catalog", "c",
+                                                                    "--images", "m"],
+                 "search": ["m"]}.get(command[0], [])
+        assert parser.parse_args([*command, *extra]).workers is None
+        assert parser.parse_args([*command, *extra, "--workers", "3"]).workers == 3
+        assert parser.parse_args([*command, *extra, "--processes", "3"]).workers == 3
+    with pytest.raises(SystemExit):
+        parser.parse_args(["search", "m", "--workers", "2", "--scheduler", "tcp://h:8786"])
+    assert "not allowed with argument --workers/--processes" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--scheduler", "tcp://h:8786"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--workers", "-1"])
+    assert "must be a number of processes" in capsys.readouterr().err

@@ -138,3 +138,36 @@ def test_bad_inputs_name_the_problem(tmp_path):
         read_image(np.ones((2, 4, 4)))
     with pytest.raises(TypeError, match="real-valued"):
         read_image(np.ones((4, 4), dtype=complex))
+
+
+def test_image_plane_from_array_cutout_and_replace():
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.wcs import WCS
+    from radio_beam import Beam
+
+    from astropy_radiounet.exceptions import InputReplacedWarning
+    from astropy_radiounet.image import ImagePlane, read_image
+
+    from helpers import lotss_header
+
+    wcs = WCS(lotss_header((40, 50), four_d=False)).celestial
+    data = np.arange(40 * 50, dtype=np.float32).reshape(40, 50)
+    mask = np.zeros(data.shape, bool)
+    mask[:5] = True
+    plane = ImagePlane.from_array(data, wcs=wcs, beam=Beam(6 * u.arcsec), unit="mJy/beam",
+                                  mask=mask)
+    assert plane.scale == pytest.approx(1e-3) and plane.beam.major == 6 * u.arcsec
+    centre = wcs.pixel_to_world(10, 20)
+    part = plane.cutout(centre, (11, 9))
+    assert part.shape == (11, 9) and part.beam == plane.beam and part.unit == plane.unit
+    assert part.data[5, 4] == data[20, 10]
+    np.testing.assert_allclose(part.wcs.world_to_pixel(centre), (4, 5), atol=1e-6)
+    assert part.mask[5, 4] == mask[20, 10]
+    corner = plane.cutout((0, 0), 6)  # pixel position; off the plane is blank
+    assert np.isnan(corner.data[:3, :3]).all() and corner.mask[:3].all()
+    assert plane.replace(beam=None).beam is None and plane.beam is not None
+    with pytest.raises(ValueError, match="needs the plane's WCS"):
+        plane.replace(wcs=None).cutout(SkyCoord(205 * u.deg, 55 * u.deg), 4)
+    with pytest.warns(InputReplacedWarning, match="beam keyword replaces it"):
+        read_image(plane, beam=Beam(12 * u.arcsec))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from astropy_radiounet.survey.fits_files import create_fits
+from astropy_radiounet.survey.products import create_fits
 from astropy_radiounet.utils.parallel import run_tasks
 
 

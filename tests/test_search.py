@@ -8,11 +8,11 @@ from astropy.wcs import WCS
 from photutils.segmentation import SegmentationImage
 
 from astropy_radiounet import RadioUNetSegmenter
-from astropy_radiounet.image.beams import GaussianBeam
+from radio_beam import Beam
 from astropy_radiounet.cli.main import main
 from astropy_radiounet.clusters.r500 import angular_radius, r500_from_m500
-from astropy_radiounet.survey.search import (candidate_catalog, image_stem, search_mosaic,
-                                             search_mosaics)
+from astropy_radiounet.survey import image_stem
+from astropy_radiounet.survey.search import candidate_catalog, search_mosaic, search_mosaics
 
 from helpers import lotss_header, lotss_like_image
 
@@ -26,7 +26,7 @@ def test_candidate_catalog_measures_flux_and_nearest_cluster():
     probability[40:50, 60:80] = 0.8
     labels = np.zeros((100, 120), int)
     labels[40:50, 60:80] = 1
-    beam = GaussianBeam(6 * u.arcsec, 6 * u.arcsec)
+    beam = Beam(6 * u.arcsec)
     centre = wcs.pixel_to_world(69.5, 44.5)
     clusters = QTable({"name": ["near", "far"], "ra": [centre.ra, centre.ra + 1 * u.deg],
                        "dec": [centre.dec + 2 * u.arcmin, centre.dec], "z": [0.2, 0.2],
@@ -35,7 +35,7 @@ def test_candidate_catalog_measures_flux_and_nearest_cluster():
                               beam=beam, clusters=clusters)
     assert len(table) == 1
     row = table[0]
-    beam_pixels = (beam.area / (1.5 * u.arcsec) ** 2).decompose().value
+    beam_pixels = np.pi / (4 * np.log(2)) * (6 / 1.5) ** 2  # a Gaussian's area, in pixels
     assert row["flux"].to_value(u.Jy) == pytest.approx(200 * 2e-3 / beam_pixels)
     assert row["surface_brightness"].value == pytest.approx(2e-3)
     assert row["mean_probability"] == pytest.approx(0.8)
@@ -120,11 +120,12 @@ def test_search_mosaics_writes_products_and_resumes(tmp_path, tiny_model_dir, ca
     assert np.all(table["area"].value >= 20)
     assert set(table["nearest_cluster"]) == {"c1"}
     products = out / "mosaic"
-    for name in ("candidates.ecsv", "candidates.reg", "probability.fits",
-                 "segmentation.fits", "gallery.png"):
+    for name in ("candidates.ecsv", "mosaic_segments.reg", "mosaic_probability.fits",
+                 "mosaic_segmentation.fits", "mosaic_gallery.png"):
         assert (products / name).exists(), name
     assert not list(products.glob("*.part*"))
-    np.testing.assert_allclose(fits.getdata(products / "probability.fits"), probability,
+    assert fits.getheader(products / "mosaic_probability.fits")["MODEL"] == segmenter.card.name
+    np.testing.assert_allclose(fits.getdata(products / "mosaic_probability.fits"), probability,
                                atol=1e-6, equal_nan=True)
     # The rerun reuses the searched mosaic and searches the failed one again.
     with pytest.warns(AstropyUserWarning, match="1 of 2 clusters"):
@@ -178,47 +179,43 @@ def test_search_in_chunks_equals_single_block(tmp_path, tiny_model_dir):
         np.testing.assert_allclose(u.Quantity(chunked[column]).value,
                                    u.Quantity(single[column]).value, rtol=1e-5)
     assert np.all(chunked["sky_centroid"].separation(single["sky_centroid"]) < 1e-3 * u.arcsec)
-    np.testing.assert_array_equal(fits.getdata(tmp_path / "chunked" / "segmentation.fits"),
-                                  fits.getdata(tmp_path / "single" / "segmentation.fits"))
-    assert (tmp_path / "chunked" / "candidates.reg").read_text() == (
-        tmp_path / "single" / "candidates.reg").read_text()
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "chunked" / "m_segmentation.fits"),
+                                  fits.getdata(tmp_path / "single" / "m_segmentation.fits"))
+    assert (tmp_path / "chunked" / "m_segments.reg").read_text() == (
+        tmp_path / "single" / "m_segments.reg").read_text()
 
 
 @pytest.mark.filterwarnings("ignore:File may have been truncated")
 def test_search_on_a_distributed_client_equals_serial(tmp_path, tiny_model_dir):
     distributed = pytest.importorskip("distributed")
-    from astropy_radiounet.survey.classify import SegmenterSettings
-
     paths = []
     for i in range(2):
         shape = (150, 170)
         data = lotss_like_image(shape, seed=20 + i, halo_at=(70, 80))
         paths.append(tmp_path / f"m{i}.fits")
         fits.PrimaryHDU(data.astype(np.float32), header=lotss_header(shape)).writeto(paths[-1])
-    settings = SegmenterSettings(weights=str(tiny_model_dir / "tiny.json"), threshold=0.45,
-                                 n_pixels=10, tile_shape=(128, 128))
-    with pytest.raises(TypeError, match="needs the model as SegmenterSettings"):
-        search_mosaics(paths, settings.build(), tmp_path / "x", parallel=2)
+    segmenter = RadioUNetSegmenter(weights=str(tiny_model_dir / "tiny.json"), threshold=0.45,
+                                   n_pixels=10, tile_shape=(128, 128))
+    with pytest.raises(TypeError, match="segmenter must be a RadioUNetSegmenter"):
+        search_mosaics(paths, str(tiny_model_dir / "tiny.json"), tmp_path / "x", parallel=2)
     with distributed.LocalCluster(n_workers=1, processes=False,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster):
-        table, summary = search_mosaics(paths, settings, tmp_path / "dist",
+        table, summary = search_mosaics(paths, segmenter, tmp_path / "dist",
                                         parallel="current-scheduler")
-    serial, _ = search_mosaics(paths, settings, tmp_path / "serial")
+    serial, _ = search_mosaics(paths, segmenter, tmp_path / "serial")
     assert summary["done"] == 2 and not summary["failed"] and summary["seconds"] >= 0
     assert len(table) == len(serial)
     np.testing.assert_allclose(table["score"], serial["score"], rtol=1e-6)
 
 
 def test_mosaics_with_the_same_file_name_are_refused(tmp_path, tiny_model_dir):
-    from astropy_radiounet.survey.classify import SegmenterSettings
-
-    settings = SegmenterSettings(weights=str(tiny_model_dir / "tiny.json"))
+    segmenter = RadioUNetSegmenter(weights=str(tiny_model_dir / "tiny.json"))
     for names in (["a/m.fits", "b/m.fits"], ["m.fits", "m.fits.gz"], ["M.fits", "m.fit"]):
         paths = [str(tmp_path / name) for name in names]
         with pytest.raises(ValueError, match=f"share a name once their FITS and compression "
                            f"suffixes are removed \\('{image_stem(names[0])}': "):
-            search_mosaics(paths, settings, tmp_path / "out")
+            search_mosaics(paths, segmenter, tmp_path / "out")
 
 
 def test_compressed_mosaic_products_are_named_without_suffixes(tmp_path, tiny_model_dir):

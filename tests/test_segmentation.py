@@ -118,11 +118,11 @@ def test_n_pixels_defaults_to_one_model_beam(coarse_model_dir):
                                    tile_shape=(64, 64))
     wcs = WCS(lotss_header((10, 10), four_d=False)).celestial
     # 12" beam on 1.5" pixels: pi / (4 ln 2) * 8 * 8 = 72.5 pixels.
-    assert segmenter._n_pixels(wcs, None) == 73
+    assert segmenter.segment_n_pixels(wcs, None) == 73
     assert RadioUNetSegmenter(9, weights=coarse_model_dir / "coarse.json",
-                              tile_shape=(64, 64))._n_pixels(wcs, None) == 9
+                              tile_shape=(64, 64)).segment_n_pixels(wcs, None) == 9
     with pytest.warns(AstropyUserWarning, match="segment\\(\\) has no WCS.*Pass wcs="):
-        assert segmenter._n_pixels(None, None) == 5
+        assert segmenter.segment_n_pixels(None, None) == 5
 
 
 def test_saved_weights_round_trip(tiny_model_dir, tiny_segmenter):
@@ -154,15 +154,15 @@ def test_weight_problems_have_clear_errors(tiny_model_dir, tmp_path):
 
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"n_pixels": 0}, "n_pixels must be a positive integer"),
-    ({"connectivity": 6}, "connectivity must be 4 or 8"),
-    ({"threshold": 1.5}, "must be in"),
-    ({"threshold": "0.5"}, "must be in"),
-    ({"tile_shape": (64,)}, "pair of integers"),
+    ({"connectivity": 6}, "connectivity must be one of 4, 8"),
+    ({"threshold": 1.5}, r"must be a probability in \[0, 1\)"),
+    ({"threshold": "0.5"}, r"must be a probability in \[0, 1\)"),
+    ({"tile_shape": (64,)}, "a positive integer or a pair of them"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
     ({"tile_shape": (16, 16)}, "too small for this model"),
 ])
 def test_bad_options_are_refused(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         RadioUNetSegmenter(weights=None, backbone_config={"depth": 2, "filters": 2}, **kwargs)
 
 
@@ -193,3 +193,89 @@ def test_tile_size_independence_at_full_depth():
         results.append(segmenter.predict_probability(image))
     for other in results[1:]:
         np.testing.assert_allclose(other, results[0], atol=1e-4, equal_nan=True)
+
+
+@pytest.mark.parametrize("name, value, match", [
+    ("threshold", 2, r"threshold must be a probability in \[0, 1\); got 2"),
+    ("threshold", "0.5", "threshold must be a probability"),
+    ("n_pixels", 0, "n_pixels must be a positive integer or None; got 0"),
+    ("n_pixels", True, "n_pixels must be a positive integer"),
+    ("connectivity", 6, "connectivity must be one of 4, 8; got 6"),
+    ("tile_shape", (64, 0), "tile_shape must be a positive integer or a pair of them"),
+    ("batch_size", 1.5, "batch_size must be a positive integer; got 1.5"),
+])
+def test_settings_are_checked_when_set_after_construction(tiny_segmenter, name, value, match):
+    before = getattr(tiny_segmenter, name)
+    with pytest.raises((ValueError, TypeError), match=match):
+        setattr(tiny_segmenter, name, value)
+    assert getattr(tiny_segmenter, name) == before
+
+
+def test_repr_lists_every_setting(tiny_segmenter):
+    text = repr(tiny_segmenter)
+    assert text.startswith("<RadioUNetSegmenter(n_pixels=None, threshold=0.45, connectivity=8")
+    for name in tiny_segmenter._params:
+        assert f"{name}=" in text
+
+
+def test_segmenter_pickles_as_its_settings_and_is_rebuilt_once(tiny_segmenter, lotss_fits):
+    import pickle
+
+    tiny_segmenter.threshold = 0.4  # a setting changed after construction travels too
+    payload = pickle.dumps(tiny_segmenter)
+    assert len(payload) < 5000  # the settings, not the network's weights
+    copy = pickle.loads(payload)
+    assert copy is not tiny_segmenter
+    assert copy.settings() == tiny_segmenter.settings()
+    assert pickle.loads(payload) is copy  # one model per process and settings
+    np.testing.assert_array_equal(copy.predict_probability(lotss_fits),
+                                  tiny_segmenter.predict_probability(lotss_fits))
+    tiny_segmenter.threshold = 0.3
+    assert pickle.loads(pickle.dumps(tiny_segmenter)).threshold == 0.3
+
+
+def test_classical_segmenter_shares_the_settings_machinery():
+    import pickle
+
+    from astropy_radiounet.segmentation import ClassicalSegmenter, SegmenterBase
+
+    classical = ClassicalSegmenter(snr_threshold=4)
+    assert isinstance(classical, SegmenterBase)
+    with pytest.raises(ValueError, match="compact_snr must be a finite positive number"):
+        classical.compact_snr = -1
+    copy = pickle.loads(pickle.dumps(classical))
+    assert copy.snr_threshold == 4.0 and copy.card.name == classical.card.name
+    assert "snr_threshold=4.0" in repr(classical)
+
+
+def test_every_input_kind_with_wcs_and_beam_gives_the_same_map(coarse_model_dir, lotss_fits):
+    """A path, an HDU, an NDData and an array or Quantity with wcs= and beam= agree."""
+    import warnings
+
+    from astropy.nddata import NDData
+    from radio_beam import Beam
+
+    from astropy_radiounet.exceptions import MissingMetadataWarning
+
+    segmenter = RadioUNetSegmenter(weights=coarse_model_dir / "coarse.json",
+                                   tile_shape=(64, 64))
+    with fits.open(lotss_fits) as hdulist:
+        header = hdulist[0].header
+        data = hdulist[0].data[0, 0].astype(float)
+        from_hdu = segmenter.predict_probability(hdulist[0])
+    wcs, beam = WCS(header).celestial, Beam.from_fits_header(header)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MissingMetadataWarning)  # nothing is assumed
+        maps = [segmenter.predict_probability(lotss_fits), from_hdu,
+                segmenter.predict_probability(data, wcs=wcs, beam=beam),
+                segmenter.predict_probability(data * u.Jy / u.beam, wcs=wcs, beam=beam),
+                segmenter.predict_probability(NDData(data, wcs=wcs, unit="Jy/beam"),
+                                              beam=beam)]
+    for other in maps[1:]:
+        np.testing.assert_allclose(other, maps[0], atol=1e-5, equal_nan=True)
+    # Without the beam the image cannot be matched to the model's, which is said.
+    with pytest.warns(MissingMetadataWarning, match="no beam"):
+        no_beam = segmenter.predict_probability(data, wcs=wcs)
+    assert np.nanmax(np.abs(no_beam - maps[0])) > 1e-4
+    with pytest.raises(TypeError, match="beam must be a radio_beam.Beam"):
+        segmenter.predict_probability(data, wcs=wcs, beam=6 * u.arcsec)

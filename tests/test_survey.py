@@ -10,7 +10,8 @@ from astropy.utils.exceptions import AstropyUserWarning
 from astropy_radiounet.clusters.catalogs import catalog_r500, read_cluster_catalog
 from astropy_radiounet.cli.main import main
 from astropy_radiounet.clusters.r500 import r500_from_m500
-from astropy_radiounet.survey.classify import MosaicIndex, SegmenterSettings, classify_clusters
+from astropy_radiounet import RadioUNetSegmenter
+from astropy_radiounet.survey import MosaicIndex, classify_clusters
 
 from helpers import lotss_header, lotss_like_image
 
@@ -43,9 +44,9 @@ def survey(tmp_path, tiny_model_dir):
     })
     path = tmp_path / "clusters.ecsv"
     catalog.write(path)
-    settings = SegmenterSettings(weights=str(tiny_model_dir / "tiny.json"),
-                                 tile_shape=(128, 128))
-    return {"images": [a, b, c], "catalog": path, "settings": settings, "dir": tmp_path}
+    segmenter = RadioUNetSegmenter(weights=str(tiny_model_dir / "tiny.json"),
+                                   tile_shape=(128, 128))
+    return {"images": [a, b, c], "catalog": path, "segmenter": segmenter, "dir": tmp_path}
 
 
 def test_catalog_columns_found_and_units_required(tmp_path):
@@ -96,7 +97,7 @@ def test_classify_records_every_cluster_and_resumes(survey):
     catalog = read_cluster_catalog(survey["catalog"])
     out = survey["dir"] / "out"
     table, counts = classify_clusters(catalog, survey["images"], output_dir=out,
-                                      settings=survey["settings"], ratio_threshold=0.4,
+                                      segmenter=survey["segmenter"], ratio_threshold=0.4,
                                       products=True)
     assert list(table["name"]) == ["in_A", "overlap", "far_away", "corrupt", "by_mass"]
     status = dict(zip(table["name"], table["status"]))
@@ -121,7 +122,7 @@ def test_classify_records_every_cluster_and_resumes(survey):
                 ratio=float("nan"))
     (out / "units" / "in_A.json").write_text(json.dumps(unit))
     again, counts = classify_clusters(catalog, survey["images"], output_dir=out,
-                                      settings=survey["settings"], ratio_threshold=0.4)
+                                      segmenter=survey["segmenter"], ratio_threshold=0.4)
     assert counts["done"] == 4 and counts["skipped"] == 1 and counts["failed"] == 1
     for name in ("name", "ratio", "status", "mosaic"):
         assert list(again[name].astype(str)) == list(table[name].astype(str))
@@ -132,13 +133,13 @@ def test_classify_records_every_cluster_and_resumes(survey):
     with pytest.warns(AstropyUserWarning, match="1 clusters measured in an earlier run have "
                       "other catalogue values now \\(e.g. 'in_A'\\)"):
         changed, counts = classify_clusters(catalog, survey["images"], output_dir=out,
-                                            settings=survey["settings"], ratio_threshold=0.4)
+                                            segmenter=survey["segmenter"], ratio_threshold=0.4)
     assert counts["skipped"] == 2 and changed["z"][0] == 0.45
     assert changed["radius"][0] != table["radius"][0]
     # Products asked for now are made for a measured cluster that lacks them.
     (out / "products" / "by_mass_overlay.png").unlink()
     _, counts = classify_clusters(catalog, survey["images"], output_dir=out,
-                                  settings=survey["settings"], ratio_threshold=0.4,
+                                  segmenter=survey["segmenter"], ratio_threshold=0.4,
                                   products=True)
     assert counts["skipped"] == 2 and (out / "products" / "by_mass_overlay.png").exists()
 
@@ -148,24 +149,24 @@ def test_rerun_with_other_settings_is_refused(survey, coarse_model_dir):
     catalog = read_cluster_catalog(survey["catalog"])[:1]
     out = survey["dir"] / "out"
     classify_clusters(catalog, survey["images"][:1], output_dir=out,
-                      settings=survey["settings"], ratio_threshold=0.4)
+                      segmenter=survey["segmenter"], ratio_threshold=0.4)
     manifest = json.loads((out / "classify_manifest.json").read_text())
     assert manifest["settings"]["ratio_threshold"] == 0.4
     assert manifest["settings"]["model"]["weights_sha256"]
     refused = [({"ratio_threshold": 0.5}, "ratio_threshold was 0.4 and is now 0.5"),
                ({"factor": 1.0}, "factor was 2.2 and is now 1.0"),
-               ({"settings": SegmenterSettings(weights=str(coarse_model_dir / "coarse.json"))},
+               ({"segmenter": RadioUNetSegmenter(weights=str(coarse_model_dir / "coarse.json"))},
                 "model.card_sha256 was '[0-9a-f]+' and is now '[0-9a-f]+'; "
                 "model.weights_sha256 was")]
     for change, message in refused:
-        options = {"settings": survey["settings"], "ratio_threshold": 0.4, **change}
+        options = {"segmenter": survey["segmenter"], "ratio_threshold": 0.4, **change}
         with pytest.raises(ValueError, match=f"holds results of a run with other settings "
                            f"\\({message}.*Use a new output directory"):
             classify_clusters(catalog, survey["images"][:1], output_dir=out, **options)
     (out / "classify_manifest.json").unlink()
     with pytest.raises(ValueError, match="holds results but no run manifest"):
         classify_clusters(catalog, survey["images"][:1], output_dir=out,
-                          settings=survey["settings"], ratio_threshold=0.4)
+                          segmenter=survey["segmenter"], ratio_threshold=0.4)
 
 
 def test_clusters_without_redshift_or_size_are_recorded_not_raised(survey):
@@ -179,7 +180,7 @@ def test_clusters_without_redshift_or_size_are_recorded_not_raised(survey):
         with pytest.warns(AstropyUserWarning, match="2 clusters have no usable redshift .*"
                           "1 clusters have neither a usable R500 nor M500"):
             table, counts = classify_clusters(catalog, survey["images"][:1], output_dir=out,
-                                              settings=survey["settings"],
+                                              segmenter=survey["segmenter"],
                                               ratio_threshold=0.4)
         assert counts["no_redshift"] == 2 and counts["no_size"] == 1
         assert counts["skipped"] == run and counts["done"] == 4 - run
@@ -198,7 +199,7 @@ def test_names_sharing_a_unit_file_are_refused(survey):
         with pytest.raises(ValueError, match=f"Cluster names '{names[0]}' and '{names[1]}' "
                            f"would share one result file.*--column name="):
             classify_clusters(catalog, survey["images"][:1], output_dir=out,
-                              settings=survey["settings"], ratio_threshold=0.4)
+                              segmenter=survey["segmenter"], ratio_threshold=0.4)
         assert not out.exists()
 
 
@@ -211,10 +212,10 @@ def test_classify_on_a_distributed_client(survey):
             distributed.Client(cluster):
         table, counts = classify_clusters(catalog, survey["images"],
                                           output_dir=survey["dir"] / "dist",
-                                          settings=survey["settings"], ratio_threshold=0.4,
+                                          segmenter=survey["segmenter"], ratio_threshold=0.4,
                                           parallel="current-scheduler")
     serial, _ = classify_clusters(catalog, survey["images"], output_dir=survey["dir"] / "ser",
-                                  settings=survey["settings"], ratio_threshold=0.4)
+                                  segmenter=survey["segmenter"], ratio_threshold=0.4)
     np.testing.assert_allclose(table["ratio"], serial["ratio"], atol=1e-6)
 
 
@@ -222,7 +223,7 @@ def test_classify_on_a_distributed_client(survey):
 def test_classify_command(survey, capsys):
     status = main(["classify", "--catalog", str(survey["catalog"]), "--images",
                    *map(str, survey["images"]), "-o", str(survey["dir"] / "cli"),
-                   "--weights", survey["settings"].weights, "--ratio-threshold", "0.4",
+                   "--weights", survey["segmenter"].weights, "--ratio-threshold", "0.4",
                    "--no-progress"])
     assert status == 0
     assert "5 clusters" in capsys.readouterr().err

@@ -18,7 +18,8 @@ from astropy.table import QTable
 
 from astropy_radiounet.clusters.catalogs import read_cluster_catalog
 from astropy_radiounet.cli.main import main
-from astropy_radiounet.survey.classify import SegmenterSettings, classify_clusters
+from astropy_radiounet import RadioUNetSegmenter
+from astropy_radiounet.survey import classify_clusters
 
 from test_survey import write_mosaic
 
@@ -101,5 +102,5 @@ def test_classify_command_on_separate_scheduler_survives_a_killed_worker(
     assert set(table["status"]) == {"ok"}
     serial, _ = classify_clusters(read_cluster_catalog(catalog), images,
                                   output_dir=tmp_path / "serial", ratio_threshold=0.4,
-                                  settings=SegmenterSettings(weights=weights))
+                                  segmenter=RadioUNetSegmenter(weights=weights))
     np.testing.assert_allclose(table["ratio"], serial["ratio"], atol=1e-6)

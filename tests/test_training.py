@@ -176,8 +176,8 @@ def test_time_budget_and_data_cache(tmp_path):
                                 cache_dir=tmp_path / "cache"))
     assert card.metrics["epochs_run"] == 1
     assert card.metrics["tiles_from_cache"] is False
-    cached = sorted((tmp_path / "cache").glob("pairs_*.npz"))
-    assert len(cached) == 2  # training and validation pairs
+    cached = sorted((tmp_path / "cache").glob("pairs_*/pairs_*.npz"))
+    assert len(cached) == 2  # training and validation pairs, one shard each
     before = [p.stat().st_mtime_ns for p in cached]
     again = ModelCard.read(train(config, tmp_path / "m2", progress_bar=False,
                                  cache_dir=tmp_path / "cache"))
@@ -228,6 +228,56 @@ def test_pairs_from_spawned_processes_equal_serial_ones():
 
     config = TrainingConfig(**SMALL)
     serial = make_training_pairs(config, 3, seed=11)
-    spawned = make_training_pairs(config, 3, seed=11, n_processes=2)
+    spawned = make_training_pairs(config, 3, seed=11, parallel=2)
     for a, b in zip(serial, spawned):
         np.testing.assert_array_equal(a, b)
+
+
+def test_training_set_written_once_is_what_train_reads(tmp_path, capsys):
+    from astropy_radiounet.exceptions import OutputExistsError
+    from astropy_radiounet.training import read_training_set, write_training_set
+    from astropy_radiounet.training.pairs import make_training_pairs
+
+    config = TrainingConfig(**SMALL)
+    config.write(tmp_path / "small.json")
+    # Written with one process in shards of 3 and with two processes in one
+    # shard: the same pairs, byte for byte the same arrays, as simulated.
+    write_training_set(tmp_path / "a", config, 8, seed=5, shard_size=3)
+    write_training_set(tmp_path / "b", config, 8, seed=5, parallel=2)
+    x, y = read_training_set(tmp_path / "a", config)
+    expected = make_training_pairs(config, 8, seed=5)
+    for got, other, want in zip((x, y), read_training_set(tmp_path / "b"), expected):
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(other, want)
+    assert len(list((tmp_path / "a").glob("pairs_*.npz"))) == 3
+    with pytest.raises(OutputExistsError):
+        write_training_set(tmp_path / "a", config, 2, seed=5)
+    # The command line writes the same set, and trains a model from it.
+    assert main(["simulate", "training-set", str(tmp_path / "cli"), "--n-pairs", "8",
+                 "--seed", "5", "--config", str(tmp_path / "small.json"),
+                 "--no-progress"]) == 0
+    np.testing.assert_array_equal(read_training_set(tmp_path / "cli")[0], x)
+    assert main(["train", str(tmp_path / "small.json"), "-o", str(tmp_path / "model"),
+                 "--training-set", str(tmp_path / "cli"), "--no-progress"]) == 0
+    card = ModelCard.read(tmp_path / "model" / "small.json")
+    assert card.training["training_set"] == {"path": str(tmp_path / "cli"), "n": 8}
+    assert card.metrics["epochs_run"] >= 1
+
+
+def test_training_set_of_another_recipe_is_refused(tmp_path):
+    from astropy_radiounet.training import read_training_set, write_training_set
+
+    config = TrainingConfig(**SMALL)
+    write_training_set(tmp_path / "set", config, 4, seed=1)
+    other = TrainingConfig(**{**SMALL, "mask_snr": 2.0})
+    with pytest.raises(ValueError, match="mask_snr is 0.5 there and 2.0 in the config"):
+        read_training_set(tmp_path / "set", other)
+    with pytest.raises(ValueError, match="mask_snr is 0.5 there"):
+        train(other, tmp_path / "m", training_set=tmp_path / "set", progress_bar=False)
+    with pytest.raises(ValueError, match="holds no readable training set"):
+        read_training_set(tmp_path / "nothing")
+    from astropy_radiounet.training.config import VALIDATION_SEED_OFFSET
+
+    write_training_set(tmp_path / "val", config, 4, seed=config.seed + VALIDATION_SEED_OFFSET)
+    with pytest.raises(ValueError, match="the seed of this config's validation pairs"):
+        train(config, tmp_path / "m", training_set=tmp_path / "val", progress_bar=False)

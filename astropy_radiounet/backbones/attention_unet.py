@@ -12,8 +12,7 @@ through the same pluggy hook as any third-party backbone.
 import functools
 
 from .hookspecs import hookimpl
-from .registry import BackboneSpec
-from .unet import UNET_DEFAULTS, build_unet, unet_depth, unet_halo
+from .unet import build_unet, unet_family_spec
 
 __all__ = ["build_attention_unet", "radiounet_backbones"]
 
@@ -25,14 +24,6 @@ build_attention_unet.__doc__ = "Build an Attention U-Net; keywords as `build_une
 @hookimpl
 def radiounet_backbones():
     """Register the built-in Attention U-Net."""
-    return {
-        "attention_unet": BackboneSpec(
-            name="attention_unet",
-            builder=build_attention_unet,
-            depth=unet_depth,
-            halo=unet_halo,
-            default_config=dict(UNET_DEFAULTS),
-            description="U-Net with additive attention gates on the skip connections "
-                        "(Oktay et al. 2018)",
-        ),
-    }
+    return {"attention_unet": unet_family_spec(
+        "attention_unet", build_attention_unet,
+        "U-Net with additive attention gates on the skip connections (Oktay et al. 2018)")}

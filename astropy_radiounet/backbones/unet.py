@@ -167,16 +167,21 @@ def attention_gate(skip, gating, width, *, name):
     return keras.layers.Multiply(name=f"{name}_apply")([skip, alpha])
 
 
+def unet_family_spec(name, builder, description):
+    """
+    The `~astropy_radiounet.backbones.BackboneSpec` of a U-Net variant.
+
+    It has the U-Net's depth, halo and default configuration.
+
+    For variants whose changes (e.g. attention gates of 1x1 convolutions)
+    leave the receptive field, and hence the tile halo, that of the U-Net.
+    """
+    return BackboneSpec(name=name, builder=builder, depth=unet_depth, halo=unet_halo,
+                        default_config=dict(UNET_DEFAULTS), description=description)
+
+
 @hookimpl
 def radiounet_backbones():
     """Register the built-in U-Net."""
-    return {
-        "unet": BackboneSpec(
-            name="unet",
-            builder=build_unet,
-            depth=unet_depth,
-            halo=unet_halo,
-            default_config=dict(UNET_DEFAULTS),
-            description="Radio U-Net (Ronneberger et al. 2015; Stuardi et al. 2024)",
-        ),
-    }
+    return {"unet": unet_family_spec(
+        "unet", build_unet, "Radio U-Net (Ronneberger et al. 2015; Stuardi et al. 2024)")}

@@ -4,9 +4,9 @@ standard table, and `DetectionRatio`, the mean probability of diffuse emission i
 an aperture of a multiple of R500.
 """
 
-from .catalogs import COLUMN_CANDIDATES, catalog_r500, read_cluster_catalog
+from .catalogs import COLUMN_CANDIDATES, catalog_apertures, catalog_r500, read_cluster_catalog
 from .detection_ratio import DetectionRatio
 from .r500 import DEFAULT_APERTURE_FACTOR, angular_radius, r500_from_m500
 
 __all__ = ["DetectionRatio", "r500_from_m500", "angular_radius", "DEFAULT_APERTURE_FACTOR",
-           "read_cluster_catalog", "catalog_r500", "COLUMN_CANDIDATES"]
+           "read_cluster_catalog", "catalog_r500", "catalog_apertures", "COLUMN_CANDIDATES"]

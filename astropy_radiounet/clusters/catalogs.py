@@ -15,9 +15,9 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
-from .r500 import r500_from_m500
+from .r500 import DEFAULT_APERTURE_FACTOR, angular_radius, r500_from_m500
 
-__all__ = ["read_cluster_catalog", "catalog_r500", "COLUMN_CANDIDATES"]
+__all__ = ["read_cluster_catalog", "catalog_r500", "catalog_apertures", "COLUMN_CANDIDATES"]
 
 #: Column names tried, case-insensitively, for each standard column.
 COLUMN_CANDIDATES = {
@@ -194,3 +194,53 @@ def catalog_r500(catalog, *, cosmology=None):
         if use.any():
             r500[use] = r500_from_m500(m500[use], z[use], cosmology=cosmology)
     return r500
+
+
+def catalog_apertures(catalog, factor=DEFAULT_APERTURE_FACTOR, *, cosmology=None):
+    """
+    The aperture of every cluster of a catalogue, and why a cluster has none.
+
+    Parameters
+    ----------
+    catalog : `~astropy.table.QTable`
+        From `read_cluster_catalog`: ``z`` and ``r500`` and/or ``m500``.
+    factor : float, optional
+        Aperture radius in units of R500.
+    cosmology : `~astropy.cosmology.Cosmology`, optional
+        Planck18 by default.
+
+    Returns
+    -------
+    r500 : `~astropy.units.Quantity`
+        In kpc, one per row (`catalog_r500`); NaN where unknown.
+    radius : `~astropy.units.Quantity`
+        Aperture radius (``factor`` x R500) as an angle, in arcmin; NaN
+        where the cluster has no aperture.
+    problems : `~numpy.ndarray` of str
+        ``''`` for a usable cluster, ``'no_redshift'`` when the redshift is
+        not finite and positive, ``'no_size'`` when neither R500 nor M500
+        is usable.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> import numpy as np
+    >>> from astropy.table import QTable
+    >>> from astropy_radiounet.clusters.catalogs import catalog_apertures
+    >>> clusters = QTable({'z': [0.2, -1.0, 0.3], 'r500': [900, 900, np.nan] * u.kpc})
+    >>> r500, radius, problems = catalog_apertures(clusters)
+    >>> problems.tolist()
+    ['', 'no_redshift', 'no_size']
+    >>> radius[0].round(2)  # doctest: +FLOAT_CMP
+    <Quantity 9.68 arcmin>
+    """
+    r500 = catalog_r500(catalog, cosmology=cosmology)
+    z = np.asarray(catalog["z"], dtype=float)
+    with np.errstate(invalid="ignore"):
+        has_z = np.isfinite(z) & (z > 0)
+    problems = np.where(~has_z, "no_redshift", np.where(np.isfinite(r500), "", "no_size"))
+    radius = np.full(len(catalog), np.nan) * u.arcmin
+    good = problems == ""
+    if good.any():
+        radius[good] = angular_radius(factor * r500[good], z[good], cosmology=cosmology)
+    return r500, radius, problems

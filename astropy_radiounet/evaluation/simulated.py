@@ -16,6 +16,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable
 
+from ..image.beams import beam_area_pixels
 from ..simulation.diffuse import LABELS
 from ..training.config import TrainingConfig
 from ..training.pairs import make_training_pairs
@@ -25,7 +26,7 @@ __all__ = ["evaluate_pixels", "recall_by_type_and_snr", "evaluate_clusters",
            "format_cluster_summary"]
 
 
-def evaluate_pixels(weights, *, n_tiles=200, seed=12345, n_processes=1, threshold=None,
+def evaluate_pixels(weights, *, n_tiles=200, seed=12345, parallel=False, threshold=None,
                     progress_bar=False):
     """
     Pixel metrics of a trained model on freshly simulated tiles it never saw.
@@ -41,8 +42,9 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, n_processes=1, threshol
         Number of test tiles.
     seed : int, optional
         Seed of the test tiles.
-    n_processes : int, optional
-        Processes simulating the tiles.
+    parallel : bool, int or 'current-scheduler', optional
+        Where the tiles are simulated (see
+        `~astropy_radiounet.training.make_training_pairs`); serial by default.
     threshold : float, optional
         Probability threshold; the card's by default.
     progress_bar : bool, optional
@@ -67,7 +69,7 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, n_processes=1, threshol
         raise ValueError(msg)
     config = TrainingConfig(**recipe)
     x, y, labels, snr, classical = make_training_pairs(
-        config, n_tiles, seed=seed, n_processes=n_processes, progress_bar=progress_bar,
+        config, n_tiles, seed=seed, parallel=parallel, progress_bar=progress_bar,
         details=True)
     probability = card.calibrate(model.predict(x, batch_size=config.batch_size, verbose=0))
     threshold = card.threshold if threshold is None else threshold
@@ -225,8 +227,7 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
         maps = _cluster_field_maps(field, segmenter, classical, mask_snr, detection_snr)
         cluster = field.clusters[0]
         ratios = _aperture_ratios(maps, cluster, field.wcs, factor)
-        beam_pixels = float((card.beam.area / (field.config.pixel_scale * u.arcsec) ** 2)
-                            .decompose().value)
+        beam_pixels = beam_area_pixels(card.beam, field.wcs)
         beams = ratios["own"][0] * ratios["own"][1] / beam_pixels
         injected = str(cluster["diffuse"])
         cls = "NDE" if not injected else ("DE" if beams >= min_beams else "faint")
@@ -253,18 +254,16 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
 
 def _cluster_field_maps(field, segmenter, classical, mask_snr, detection_snr):
     """Model, baseline, truth and confuser maps of one simulated field, on its grid."""
-    from astropy.io import fits
-
-    from ..image.read import read_image
-    from ..segmentation.model_input import on_model_grid, prepare_model_input
     from ..image.resampling import to_input_grid
+    from ..segmentation.model_input import on_model_grid, prepare_model_input
+    from ..training.pairs import simulated_plane
 
-    plane = read_image(fits.PrimaryHDU(field.image, header=field.header))
+    plane = simulated_plane(field)
     model_input = prepare_model_input(plane, segmenter.card)
     noise = model_input.noise()
 
     def tapered_snr(values):
-        other = read_image(fits.PrimaryHDU(np.asarray(values, np.float32), header=field.header))
+        other = simulated_plane(field, values)
         image = on_model_grid(other, segmenter.card, model_input.factor)
         return image.read()[0] / noise
 
@@ -278,7 +277,7 @@ def _cluster_field_maps(field, segmenter, classical, mask_snr, detection_snr):
     labels = [LABELS[name] for name in CLUSTER_DIFFUSE_LABELS]
     own = np.where(np.isin(field.labels, labels), field.diffuse_sky, 0.0)
     truth_snr = tapered_snr(field.diffuse_sky)
-    maps = {"model": segmenter._predict(plane),
+    maps = {"model": segmenter.predict_probability(plane),
             "truth": on_input_grid(truth_snr > mask_snr),
             "own": on_input_grid(tapered_snr(own) > detection_snr) > 0.5}
     confuser_snr = tapered_snr(field.sky - field.diffuse_sky)

@@ -1,18 +1,21 @@
 """
 Image input: any supported input turned into one 2-D `ImagePlane` (data, celestial
-WCS, beam, brightness unit, blanking); restoring beams; resampling between the input
-grid and a model's grid; robust local noise.
+WCS, beam, brightness unit, blanking); restoring beams (`radio_beam.Beam`, with what
+radio-beam lacks: pixel covariances on a WCS and matching kernels); resampling between
+the input grid and a model's grid; robust local noise.
 
-Needs numpy, scipy and astropy only; nothing here knows about models.
+Needs numpy, scipy, astropy and radio-beam only; nothing here knows about models.
 """
 
-from .beams import GaussianBeam, gaussian_kernel, matching_kernel_covariance, pixel_scale
+from .beams import (beam_area_pixels, beam_from_header, beam_pixel_covariance, gaussian_kernel,
+                    matching_kernel_covariance, pixel_scale)
 from .noise import NoiseMap, robust_sigma
 from .read import ImagePlane, parse_brightness_unit, read_image
 from .resampling import (ResampledImage, match_beam, model_grid_shape, to_input_grid,
                          to_model_grid)
 
-__all__ = ["ImagePlane", "read_image", "parse_brightness_unit", "GaussianBeam",
-           "gaussian_kernel", "matching_kernel_covariance", "pixel_scale", "NoiseMap",
-           "robust_sigma", "ResampledImage", "match_beam", "model_grid_shape",
-           "to_input_grid", "to_model_grid"]
+__all__ = ["ImagePlane", "read_image", "parse_brightness_unit", "beam_from_header",
+           "beam_pixel_covariance", "beam_area_pixels", "gaussian_kernel",
+           "matching_kernel_covariance", "pixel_scale", "NoiseMap", "robust_sigma",
+           "ResampledImage", "match_beam", "model_grid_shape", "to_input_grid",
+           "to_model_grid"]

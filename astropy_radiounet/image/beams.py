@@ -1,131 +1,211 @@
 """
-Elliptical Gaussian restoring beams: read from FITS headers, measured in
-pixels of any celestial WCS, and matched to another beam by convolution.
+Restoring beams: read from FITS headers, measured in pixels of any celestial
+WCS, and matched to another beam by convolution.
 
-A beam is described on the sky by its full widths at half maximum along the
-major and minor axes and by its position angle, measured from north through
-east (the FITS ``BMAJ``, ``BMIN`` and ``BPA`` keywords).  Internally the
-beam is handled as a 2x2 covariance matrix, which makes convolution (adding
-covariances) and its inverse (subtracting them) exact and simple.
+A beam is a `radio_beam.Beam` (radio-astro-tools, the class spectral-cube
+and the radio community use): full widths at half maximum along the major
+and minor axes and a position angle measured from north through east, as in
+the FITS ``BMAJ``, ``BMIN`` and ``BPA`` keywords.  radio-beam gives the
+solid angle (`radio_beam.Beam.sr`), writes a beam into a header
+(`radio_beam.Beam.attach_to_header`) and convolves and deconvolves beams on
+the sky.  This module holds only what it lacks:
+
+* `beam_from_header`: a header's beam, or `None` when it has none;
+* `beam_pixel_covariance`: the beam as a 2x2 covariance matrix in pixels of
+  a celestial WCS of any orientation and pixel shape, which makes matching
+  an image to another beam (adding covariances) and its inverse
+  (subtracting them) exact and simple;
+* `matching_kernel_covariance` and `gaussian_kernel`: the convolution that
+  turns one pixel covariance into another;
+* `pixel_scale` and `beam_area_pixels`: the pixel scale of a WCS and the
+  number of its pixels that one beam covers.
+
+A `radio_beam.Beam` is an `~astropy.units.Quantity` (its value is the solid
+angle): test ``beam is None`` rather than ``if beam``, whose truth value is
+an error; ``beam * other`` convolves and ``beam / other`` deconvolves; and
+`copy.copy` or `copy.deepcopy` of a beam loses its axes (radio-beam issue
+71), while pickling keeps them.
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import astropy.units as u
 import numpy as np
+from astropy.io import fits
 from astropy.wcs.utils import proj_plane_pixel_scales
+from radio_beam import Beam
 
-__all__ = ["GaussianBeam", "matching_kernel_covariance", "gaussian_kernel"]
+__all__ = ["beam_from_header", "beam_pixel_covariance", "beam_area_pixels",
+           "matching_kernel_covariance", "gaussian_kernel", "pixel_scale"]
 
 #: FWHM = FWHM_TO_SIGMA**-1 * sigma for a Gaussian.
 FWHM_TO_SIGMA = 1.0 / np.sqrt(8.0 * np.log(2.0))
 
 
-@dataclass(frozen=True)
-class GaussianBeam:
+def _check_beam(beam, *, name="beam"):
     """
-    An elliptical Gaussian beam.
+    Raise a clear error unless ``beam`` is a `radio_beam.Beam` of finite,
+    positive widths; return it.
+    """
+    if not isinstance(beam, Beam):
+        msg = (f"{name} must be a radio_beam.Beam; got {type(beam).__name__}.  Pass e.g. "
+               f"radio_beam.Beam(6 * u.arcsec) for a circular beam, or "
+               f"radio_beam.Beam(major=12 * u.arcsec, minor=6 * u.arcsec, pa=30 * u.deg).")
+        raise TypeError(msg)
+    widths = [beam.major.to_value(u.deg), beam.minor.to_value(u.deg)]
+    if not (np.all(np.isfinite(widths)) and min(widths) > 0
+            and np.isfinite(beam.pa.to_value(u.deg))):
+        msg = (f"{name} must have finite, positive widths and a finite position angle; "
+               f"got major={beam.major}, minor={beam.minor}, pa={beam.pa}.")
+        raise ValueError(msg)
+    return beam
+
+
+def _header_value(header, keyword, default):
+    value = header.get(keyword, default)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        msg = f"The header's {keyword} = {value!r} is not a number (degrees)."
+        raise ValueError(msg) from None
+
+
+def beam_from_header(header):
+    """
+    The restoring beam of a FITS header, from ``BMAJ``, ``BMIN`` and ``BPA``.
+
+    The keywords are in degrees; ``BMIN`` defaults to ``BMAJ`` (a circular
+    beam) and ``BPA`` to 0.  A header whose ``BMIN`` is larger than its
+    ``BMAJ`` gets the two swapped and 90 deg added to the position angle,
+    which describes the same ellipse (`radio_beam.Beam.from_fits_header`
+    refuses such headers).
 
     Parameters
     ----------
-    major, minor : `~astropy.units.Quantity`
-        Full widths at half maximum along the major and minor axes, as
-        angles.
-    pa : `~astropy.units.Quantity`, optional
-        Position angle of the major axis, from north through east.
+    header : `~astropy.io.fits.Header`, mapping or `None`
+        The header, or any mapping of FITS keywords (such as the ``meta``
+        of an `~astropy.nddata.NDData`).
+
+    Returns
+    -------
+    beam : `radio_beam.Beam` or `None`
+        `None` when ``header`` is `None` or has no ``BMAJ`` (AIPS and CASA
+        ``HISTORY`` records of the beam are not read).
+
+    Raises
+    ------
+    ValueError
+        If a keyword is not a number, or a width is not finite and positive.
+
+    See Also
+    --------
+    radio_beam.Beam.attach_to_header : Write a beam into a header.
 
     Examples
     --------
     >>> import astropy.units as u
-    >>> from astropy_radiounet.image.beams import GaussianBeam
-    >>> beam = GaussianBeam(6 * u.arcsec, 6 * u.arcsec)
-    >>> beam.area.to(u.arcsec**2)  # doctest: +FLOAT_CMP
-    <Quantity 40.79089019 arcsec2>
+    >>> from astropy.io import fits
+    >>> from astropy_radiounet.image.beams import beam_from_header
+    >>> header = fits.Header({"BMAJ": 6 / 3600, "BMIN": 5 / 3600, "BPA": 30.0})
+    >>> beam = beam_from_header(header)
+    >>> beam.major.to(u.arcsec), beam.pa  # doctest: +FLOAT_CMP
+    (<Quantity 6. arcsec>, <Quantity 30. deg>)
+    >>> written = beam.attach_to_header(fits.Header())  # radio-beam writes a beam
+    >>> round(float(written["BMIN"]) * 3600, 6), beam_from_header(written) == beam
+    (5.0, True)
+    >>> beam_from_header(fits.Header()) is None
+    True
     """
+    if header is None:
+        return None
+    if not isinstance(header, (fits.Header, Mapping)):
+        msg = (f"header must be an astropy.io.fits.Header or a mapping of FITS keywords; "
+               f"got {type(header).__name__}.")
+        raise TypeError(msg)
+    if "BMAJ" not in header:
+        return None
+    major = _header_value(header, "BMAJ", None)
+    minor = _header_value(header, "BMIN", major)
+    pa = _header_value(header, "BPA", 0.0)
+    if minor > major:
+        major, minor, pa = minor, major, pa + 90.0
+    if not (np.isfinite([major, minor, pa]).all() and minor > 0):
+        msg = (f"The header's beam BMAJ={major}, BMIN={minor} (deg), BPA={pa} is not a "
+               f"beam: the widths must be finite and positive.  Correct the header, or "
+               f"remove BMAJ to read the image without a beam.")
+        raise ValueError(msg)
+    return Beam(major=major * u.deg, minor=minor * u.deg, pa=pa * u.deg)
 
-    major: u.Quantity
-    minor: u.Quantity
-    pa: u.Quantity = 0 * u.deg
 
-    def __post_init__(self):
-        for name in ("major", "minor", "pa"):
-            value = getattr(self, name)
-            if not isinstance(value, u.Quantity) or value.unit.physical_type != "angle":
-                msg = (f"GaussianBeam {name}={value!r} must be an angle Quantity, "
-                       f"e.g. 6 * astropy.units.arcsec")
-                raise TypeError(msg)
-        if not (self.major > 0 * u.deg and self.minor > 0 * u.deg):
-            msg = (f"GaussianBeam widths must be positive; got major={self.major}, "
-                   f"minor={self.minor}")
-            raise ValueError(msg)
-        if self.minor > self.major:
-            msg = (f"GaussianBeam minor={self.minor} is larger than major={self.major}; "
-                   f"swap them and add 90 deg to the position angle")
-            raise ValueError(msg)
+def _sky_covariance(beam):
+    """Covariance matrix of a beam in degrees squared, on (east, north) axes."""
+    theta = beam.pa.to_value(u.rad)
+    along = np.array([np.sin(theta), np.cos(theta)])   # major axis (east, north)
+    across = np.array([np.cos(theta), -np.sin(theta)])
+    s_major = beam.major.to_value(u.deg) * FWHM_TO_SIGMA
+    s_minor = beam.minor.to_value(u.deg) * FWHM_TO_SIGMA
+    return s_major**2 * np.outer(along, along) + s_minor**2 * np.outer(across, across)
 
-    @classmethod
-    def from_header(cls, header):
-        """
-        Read the beam from the ``BMAJ``, ``BMIN`` and ``BPA`` keywords (degrees).
 
-        Returns `None` when the header has no ``BMAJ``.
-        """
-        if header is None or "BMAJ" not in header:
-            return None
-        major = float(header["BMAJ"])
-        minor = float(header.get("BMIN", major))
-        pa = float(header.get("BPA", 0.0))
-        if minor > major:
-            major, minor, pa = minor, major, pa + 90.0
-        return cls(major * u.deg, minor * u.deg, pa * u.deg)
+def beam_pixel_covariance(beam, wcs, scale=1.0):
+    """
+    Covariance matrix of a beam in pixels squared of a celestial WCS.
 
-    @property
-    def area(self):
-        """Solid angle of the beam, pi / (4 ln 2) * major * minor."""
-        return (np.pi / (4.0 * np.log(2.0)) * self.major * self.minor).to(u.sr)
+    The position angle is that of FITS ``BPA`` and `radio_beam.Beam`: from
+    north through east.  Pixels may be rotated, sheared and of any shape;
+    the linear part of the WCS at its reference pixel is used.
 
-    def sky_covariance(self):
-        """
-        Covariance matrix of the beam in degrees squared, on (east, north) axes.
-        """
-        theta = self.pa.to_value(u.rad)
-        along = np.array([np.sin(theta), np.cos(theta)])   # major axis (east, north)
-        across = np.array([np.cos(theta), -np.sin(theta)])
-        s_major = self.major.to_value(u.deg) * FWHM_TO_SIGMA
-        s_minor = self.minor.to_value(u.deg) * FWHM_TO_SIGMA
-        return s_major**2 * np.outer(along, along) + s_minor**2 * np.outer(across, across)
+    Parameters
+    ----------
+    beam : `radio_beam.Beam`
+        The beam.
+    wcs : `~astropy.wcs.WCS`
+        A celestial WCS.
+    scale : float, optional
+        Pixels of the returned matrix are ``scale`` times larger than
+        those of ``wcs`` (used for resampled grids that share its
+        orientation).
 
-    def pixel_covariance(self, wcs, scale=1.0):
-        """
-        Covariance matrix of the beam in pixels squared of a celestial WCS.
+    Returns
+    -------
+    covariance : `~numpy.ndarray`
+        2x2 matrix on the (x, y) pixel axes.
 
-        Parameters
-        ----------
-        wcs : `~astropy.wcs.WCS`
-            A celestial WCS; its linear part at the reference pixel is used.
-        scale : float, optional
-            Pixels of the returned matrix are ``scale`` times larger than
-            those of ``wcs`` (used for resampled grids that share its
-            orientation).
+    Examples
+    --------
+    A beam with its major axis north-south is longest along y on a north-up
+    image (12 arcsec FWHM on 1.5 arcsec pixels: a sigma of 3.4 pixels):
 
-        Returns
-        -------
-        covariance : `~numpy.ndarray`
-            2x2 matrix on the (x, y) pixel axes.
-        """
-        matrix = np.asarray(wcs.pixel_scale_matrix, dtype=float) * scale
-        # Intermediate world axes: the longitude axis increases to the east.
-        inverse = np.linalg.inv(matrix)
-        return inverse @ self.sky_covariance() @ inverse.T
+    >>> import astropy.units as u
+    >>> import numpy as np
+    >>> from astropy.wcs import WCS
+    >>> from radio_beam import Beam
+    >>> from astropy_radiounet.image.beams import beam_pixel_covariance
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ['RA---SIN', 'DEC--SIN']
+    >>> wcs.wcs.cdelt = [-1.5 / 3600, 1.5 / 3600]
+    >>> beam = Beam(major=12 * u.arcsec, minor=6 * u.arcsec, pa=0 * u.deg)
+    >>> np.sqrt(np.diag(beam_pixel_covariance(beam, wcs))).round(2).tolist()
+    [1.7, 3.4]
+    """
+    _check_beam(beam)
+    scale = float(scale)
+    if not (np.isfinite(scale) and scale > 0):
+        msg = f"scale must be a positive number; got {scale!r}."
+        raise ValueError(msg)
+    matrix = np.asarray(wcs.pixel_scale_matrix, dtype=float) * scale
+    # Intermediate world axes: the longitude axis increases to the east.
+    inverse = np.linalg.inv(matrix)
+    return inverse @ _sky_covariance(beam) @ inverse.T
 
 
 def matching_kernel_covariance(target, current):
     """
     Covariance of the Gaussian that turns the ``current`` beam into ``target``.
 
-    Both are 2x2 covariance matrices on the same axes.  Directions in which
-    ``current`` is already wider than ``target`` cannot be sharpened; they
-    get zero width.
+    Both are 2x2 covariance matrices on the same axes (e.g. from
+    `beam_pixel_covariance`).  Directions in which ``current`` is already
+    wider than ``target`` cannot be sharpened; they get zero width.
 
     Returns
     -------
@@ -178,3 +258,41 @@ def pixel_scale(wcs):
     scales = proj_plane_pixel_scales(wcs)
     unit = u.Unit(wcs.wcs.cunit[0] or "deg")
     return (np.sqrt(scales[0] * scales[1]) * unit).to(u.arcsec)
+
+
+def beam_area_pixels(beam, wcs):
+    """
+    The solid angle of a beam in pixels of a celestial WCS.
+
+    This is the number of pixels that one beam covers: the factor between a
+    sum of Jy/beam pixel values and a flux density in Jy, and the natural
+    smallest size of a real feature in the image.
+
+    Parameters
+    ----------
+    beam : `radio_beam.Beam`
+        The beam; its solid angle is `radio_beam.Beam.sr`.
+    wcs : `~astropy.wcs.WCS`
+        A celestial WCS (its geometric-mean pixel scale is used).
+
+    Returns
+    -------
+    area : float
+        Beam area in pixels.
+
+    Examples
+    --------
+    A 6 arcsec beam on 1.5 arcsec pixels covers about 18 pixels:
+
+    >>> import astropy.units as u
+    >>> from astropy.wcs import WCS
+    >>> from radio_beam import Beam
+    >>> from astropy_radiounet.image.beams import beam_area_pixels
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ['RA---SIN', 'DEC--SIN']
+    >>> wcs.wcs.cdelt = [-1.5 / 3600, 1.5 / 3600]
+    >>> round(beam_area_pixels(Beam(6 * u.arcsec), wcs), 2)
+    18.13
+    """
+    _check_beam(beam)
+    return float((beam.sr / pixel_scale(wcs) ** 2).decompose().value)

@@ -17,6 +17,7 @@ treated as masked by every later step.
 
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import astropy.units as u
@@ -24,10 +25,10 @@ import numpy as np
 from astropy.io import fits
 from astropy.nddata import NDData
 from astropy.wcs import WCS, FITSFixedWarning
-
-from .beams import GaussianBeam
+from radio_beam import Beam
 
 from ..exceptions import InputReplacedWarning, MissingMetadataWarning
+from .beams import beam_from_header
 
 __all__ = ["ImagePlane", "read_image", "parse_brightness_unit"]
 
@@ -57,8 +58,9 @@ class ImagePlane:
         Boolean user mask, `True` where masked, or `None`.
     wcs : `~astropy.wcs.WCS` or `None`
         Two-dimensional celestial WCS.
-    beam : `~astropy_radiounet.image.GaussianBeam` or `None`
-        The restoring beam.
+    beam : `radio_beam.Beam` or `None`
+        The restoring beam (from the header's ``BMAJ``, ``BMIN`` and
+        ``BPA``; see `~astropy_radiounet.image.beam_from_header`).
     unit : `~astropy.units.UnitBase`
         The brightness unit of ``data`` (Jy/beam when the input had none).
     scale : float
@@ -70,7 +72,7 @@ class ImagePlane:
     data: np.ndarray
     mask: np.ndarray | None
     wcs: WCS | None
-    beam: GaussianBeam | None
+    beam: Beam | None
     unit: u.UnitBase
     scale: float
     header: fits.Header | None = None
@@ -110,6 +112,104 @@ class ImagePlane:
         for start in range(0, self.shape[0], strip_rows):
             rows = slice(start, min(start + strip_rows, self.shape[0]))
             out[rows][self.blank(rows)] = np.nan
+
+    @classmethod
+    def from_array(cls, data, *, wcs=None, beam=None, unit=None, mask=None):
+        """
+        An image plane of an array and what is known about it, without FITS.
+
+        Parameters
+        ----------
+        data : array_like
+            The 2-D image (degenerate leading axes are dropped).
+        wcs : `~astropy.wcs.WCS`, optional
+            Its celestial WCS.
+        beam : `radio_beam.Beam`, optional
+            Its restoring beam.
+        unit : str or `~astropy.units.UnitBase`, optional
+            Its brightness unit; Jy/beam by default.
+        mask : array_like of bool, optional
+            `True` where pixels are to be ignored.
+
+        Returns
+        -------
+        plane : `ImagePlane`
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import astropy.units as u
+        >>> from radio_beam import Beam
+        >>> from astropy_radiounet.image import ImagePlane
+        >>> plane = ImagePlane.from_array(np.zeros((3, 4)), beam=Beam(6 * u.arcsec),
+        ...                               unit='mJy/beam')
+        >>> plane.shape, plane.scale, plane.beam.major.to(u.arcsec)
+        ((3, 4), 0.001, <Quantity 6. arcsec>)
+        """
+        return read_image(np.asanyarray(data), wcs=wcs, beam=beam, unit=unit, mask=mask)
+
+    def replace(self, **changes):
+        """
+        A copy of the plane with some attributes replaced (the data are shared).
+
+        Parameters
+        ----------
+        **changes
+            New values of attributes (``data``, ``mask``, ``wcs``, ``beam``,
+            ``unit``, ``scale``, ``header``).
+
+        Returns
+        -------
+        plane : `ImagePlane`
+        """
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update(changes)
+        return ImagePlane(**values)
+
+    def cutout(self, position, size):
+        """
+        The part of the plane around a position, blank where it leaves the plane.
+
+        Parameters
+        ----------
+        position : `~astropy.coordinates.SkyCoord` or tuple of float
+            Centre of the cutout: a sky position (needs the plane's WCS) or
+            pixel coordinates ``(x, y)``.
+        size : int, `~astropy.units.Quantity` or tuple of them
+            Side(s) of the cutout, ``(ny, nx)``, in pixels or as angles (see
+            `~astropy.nddata.Cutout2D`).
+
+        Returns
+        -------
+        cutout : `ImagePlane`
+            Pixels outside the plane are NaN; the WCS is the cutout's, and
+            the beam, unit and scale are the plane's.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from astropy_radiounet.image import ImagePlane
+        >>> plane = ImagePlane.from_array(np.ones((10, 10)))
+        >>> part = plane.cutout((1, 1), 4)
+        >>> part.shape, int(np.isnan(part.data).sum())
+        ((4, 4), 7)
+        """
+        from astropy.nddata import Cutout2D
+
+        if self.wcs is None and not isinstance(position, tuple):
+            msg = ("A cutout at a sky position needs the plane's WCS, and this plane has "
+                   "none; give the position in pixels, (x, y).")
+            raise ValueError(msg)
+        data = self.data
+        if not np.issubdtype(data.dtype, np.floating):
+            data = np.asarray(data, dtype=np.float32)
+        cut = Cutout2D(data, position, size, wcs=self.wcs, mode="partial", fill_value=np.nan,
+                       copy=True)
+        mask = None
+        if self.mask is not None:
+            mask = Cutout2D(self.mask, position, size, wcs=self.wcs, mode="partial",
+                            fill_value=True, copy=True).data
+        return self.replace(data=cut.data, mask=mask, wcs=cut.wcs, header=None)
 
     def read(self, rows=slice(None), cols=slice(None)):
         """
@@ -246,7 +346,7 @@ def _from_hdu(hdu, *, source, unit=None):
         warnings.warn(f"The {source} has no BUNIT keyword; assuming Jy/beam (pass unit= "
                       f"if it is not).", MissingMetadataWarning, stacklevel=2)
     unit, scale = _resolve_unit(bunit, unit, source=source)
-    return ImagePlane(data=data, mask=None, wcs=wcs, beam=GaussianBeam.from_header(hdu.header),
+    return ImagePlane(data=data, mask=None, wcs=wcs, beam=beam_from_header(hdu.header),
                       unit=unit, scale=scale, header=hdu.header)
 
 
@@ -272,7 +372,7 @@ def _check_mask(mask, shape):
     return mask
 
 
-def read_image(data, *, mask=None, wcs=None, unit=None):
+def read_image(data, *, mask=None, wcs=None, unit=None, beam=None):
     """
     Read any supported input into an `~astropy_radiounet.image.ImagePlane`.
 
@@ -296,6 +396,11 @@ def read_image(data, *, mask=None, wcs=None, unit=None):
         Jy/beam when not given.  An input that carries its own unit (BUNIT,
         ``NDData.unit``, a Quantity) keeps it, and a ``unit`` that disagrees
         with it is an error.
+    beam : `radio_beam.Beam`, optional
+        Restoring beam of an input that carries none (an array, a Quantity,
+        or a FITS image or NDData without ``BMAJ``).  For inputs that carry
+        their own, an explicit ``beam`` replaces it with an
+        `~astropy_radiounet.exceptions.InputReplacedWarning`.
 
     Returns
     -------
@@ -355,10 +460,23 @@ def read_image(data, *, mask=None, wcs=None, unit=None):
         if plane.wcs is not None:
             warnings.warn("The input carries its own WCS; the wcs keyword replaces it.",
                           InputReplacedWarning, stacklevel=2)
-        plane = _replace(plane, wcs=_check_wcs(wcs))
+        plane = plane.replace(wcs=_check_wcs(wcs))
     if mask is not None:
-        plane = _replace(plane, mask=_check_mask(mask, plane.shape))
+        plane = plane.replace(mask=_check_mask(mask, plane.shape))
+    if beam is not None:
+        if plane.beam is not None:
+            warnings.warn("The input carries its own beam; the beam keyword replaces it.",
+                          InputReplacedWarning, stacklevel=2)
+        plane = plane.replace(beam=_check_beam(beam))
     return plane
+
+
+def _check_beam(beam):
+    if not isinstance(beam, Beam):
+        msg = (f"beam must be a radio_beam.Beam; got {type(beam).__name__}.  Pass e.g. "
+               f"radio_beam.Beam(6 * u.arcsec), or Beam(major, minor, pa).")
+        raise TypeError(msg)
+    return beam
 
 
 def _check_wcs(wcs):
@@ -369,12 +487,6 @@ def _check_wcs(wcs):
         msg = "wcs has no celestial axes; pass a WCS with RA/Dec (or other sky) axes."
         raise ValueError(msg)
     return wcs.celestial
-
-
-def _replace(plane, **changes):
-    values = {field: getattr(plane, field) for field in plane.__dataclass_fields__}
-    values.update(changes)
-    return ImagePlane(**values)
 
 
 def _from_nddata(nddata, *, mask, wcs, unit=None):
@@ -405,8 +517,7 @@ def _from_nddata(nddata, *, mask, wcs, unit=None):
     if own is None and header is not None:
         own = header.get("BUNIT")
     unit, scale = _resolve_unit(own, unit, source="NDData")
-    beam = GaussianBeam.from_header(header) if header is not None else None
-    if beam is None and isinstance(nddata.meta, dict) and "BMAJ" in nddata.meta:
-        beam = GaussianBeam.from_header(nddata.meta)
+    meta = nddata.meta
+    beam = beam_from_header(meta) if isinstance(meta, (fits.Header, Mapping)) else None
     return ImagePlane(data=array, mask=_check_mask(own_mask, array.shape), wcs=own_wcs,
                       beam=beam, unit=unit, scale=scale, header=header)

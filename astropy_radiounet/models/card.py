@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import astropy.units as u
+from radio_beam import Beam
 
 from ..backbones import get_backbone
-from ..image.beams import GaussianBeam
+from ..image.beams import _check_beam
 from .calibration import ProbabilityCalibration
 from .normalisation import LogNormalisation
 from .pretrained import default_weights
@@ -52,8 +53,10 @@ class ModelCard:
         Builder keywords of the backbone.
     pixel_scale : `~astropy.units.Quantity` or `None`
         Pixel scale the model works at; `None` means "the input's own".
-    beam : `~astropy_radiounet.image.GaussianBeam` or `None`
+    beam : `radio_beam.Beam` or `None`
         Beam the model was trained at; sharper inputs are convolved to it.
+        Written in the JSON card as ``major_arcsec``, ``minor_arcsec`` and
+        ``pa_deg``.
     normalisation : `~astropy_radiounet.models.LogNormalisation`
         Input normalisation.
     noise_box_size : int
@@ -82,7 +85,7 @@ class ModelCard:
     backbone: str
     config: dict = field(default_factory=dict)
     pixel_scale: u.Quantity | None = None
-    beam: GaussianBeam | None = None
+    beam: Beam | None = None
     normalisation: LogNormalisation = field(default_factory=LogNormalisation)
     noise_box_size: int = 64
     threshold: float = 0.5
@@ -94,6 +97,10 @@ class ModelCard:
     metrics: dict = field(default_factory=dict)
     description: str = ""
     path: Path | None = None
+
+    def __post_init__(self):
+        if self.beam is not None:
+            _check_beam(self.beam, name="The model card's beam")
 
     @property
     def weights_path(self):
@@ -148,8 +155,8 @@ class ModelCard:
         scale = values.pop("pixel_scale_arcsec", None)
         beam = values.pop("beam", None)
         if beam is not None:
-            beam = GaussianBeam(beam["major_arcsec"] * u.arcsec, beam["minor_arcsec"] * u.arcsec,
-                                beam.get("pa_deg", 0.0) * u.deg)
+            beam = Beam(major=beam["major_arcsec"] * u.arcsec,
+                        minor=beam["minor_arcsec"] * u.arcsec, pa=beam.get("pa_deg", 0.0) * u.deg)
         normalisation = LogNormalisation.from_dict(values.pop("normalisation", {}))
         calibration = values.pop("calibration", None)
         if calibration is not None:

@@ -5,6 +5,7 @@ and photutils segmentation images, chunked segmentation of maps larger than memo
 and segment outlines as regions.
 """
 
+from .base import SegmenterBase
 from .chunked import segment_in_chunks
 from .classical import ClassicalSegmenter
 from .model_input import ModelInput, on_model_grid, prepare_model_input, scale_factor
@@ -13,7 +14,7 @@ from .segmenter import RadioUNetSegmenter
 from .threshold import threshold_map
 from .tiling import TileLayout, predict_tiled
 
-__all__ = ["RadioUNetSegmenter", "ClassicalSegmenter", "threshold_map",
+__all__ = ["RadioUNetSegmenter", "ClassicalSegmenter", "SegmenterBase", "threshold_map",
            "segment_in_chunks", "segment_regions", "mask_region", "ModelInput",
            "prepare_model_input", "scale_factor", "on_model_grid", "TileLayout",
            "predict_tiled"]

@@ -17,18 +17,19 @@ import numpy as np
 from photutils.segmentation import detect_sources
 from photutils.utils import NoDetectionsWarning
 
-from ..image.beams import pixel_scale
-from ..image.read import _replace, read_image
-from ..models.card import ModelCard, load_model
-from .model_input import on_model_grid, scale_factor
+from ..image.beams import beam_area_pixels
 from ..image.noise import NoiseMap
+from ..image.read import read_image
 from ..image.resampling import to_input_grid
-from .threshold import threshold_map
+from ..models.card import ModelCard, load_model
+from ..utils.validation import PositiveNumber
+from .base import SegmenterBase
+from .model_input import on_model_grid, scale_factor
 
 __all__ = ["ClassicalSegmenter"]
 
 
-class ClassicalSegmenter:
+class ClassicalSegmenter(SegmenterBase):
     """
     Diffuse emission found by tapering, compact-source masking and thresholding.
 
@@ -85,21 +86,26 @@ class ClassicalSegmenter:
     (True, True)
     """
 
+    snr_threshold = PositiveNumber()
+    compact_snr = PositiveNumber()
+    compact_max_beams = PositiveNumber()
+    compact_mask_snr = PositiveNumber()
+
+    #: The map is 1 inside diffuse emission and 0 elsewhere.
+    threshold = 0.5
+
+    _params = ("n_pixels", "snr_threshold", "compact_snr", "compact_max_beams",
+               "compact_mask_snr", "card", "connectivity")
+
     def __init__(self, n_pixels=None, *, snr_threshold=3.0, compact_snr=5.0,
                  compact_max_beams=10.0, compact_mask_snr=1.0, card="default",
                  connectivity=8):
-        for name, value in [("snr_threshold", snr_threshold), ("compact_snr", compact_snr),
-                            ("compact_max_beams", compact_max_beams),
-                            ("compact_mask_snr", compact_mask_snr)]:
-            if not (np.isfinite(value) and value > 0):
-                msg = f"{name} must be a positive number; got {value!r}."
-                raise ValueError(msg)
-        if n_pixels is not None and not (int(n_pixels) == n_pixels and n_pixels >= 1):
-            msg = f"n_pixels must be a positive integer or None; got {n_pixels!r}."
-            raise ValueError(msg)
-        if connectivity not in (4, 8):
-            msg = f"connectivity must be 4 or 8; got {connectivity!r}."
-            raise ValueError(msg)
+        self.n_pixels = n_pixels
+        self.snr_threshold = snr_threshold
+        self.compact_snr = compact_snr
+        self.compact_max_beams = compact_max_beams
+        self.compact_mask_snr = compact_mask_snr
+        self.connectivity = connectivity
         if isinstance(card, ModelCard):
             self.card = card
         elif card == "default":
@@ -110,18 +116,6 @@ class ClassicalSegmenter:
             msg = (f"The card {self.card.name!r} declares no pixel scale or beam, so it "
                    f"defines no tapered grid; pass a card that does (the default one does).")
             raise ValueError(msg)
-        self.n_pixels = None if n_pixels is None else int(n_pixels)
-        self.snr_threshold = float(snr_threshold)
-        self.compact_snr = float(compact_snr)
-        self.compact_max_beams = float(compact_max_beams)
-        self.compact_mask_snr = float(compact_mask_snr)
-        self.connectivity = connectivity
-
-    def __repr__(self):
-        return (f"<{type(self).__name__}(snr_threshold={self.snr_threshold}, "
-                f"compact_snr={self.compact_snr}, "
-                f"compact_max_beams={self.compact_max_beams}, "
-                f"compact_mask_snr={self.compact_mask_snr})>")
 
     def compact_sources(self, plane):
         """
@@ -144,7 +138,8 @@ class ClassicalSegmenter:
         noise = NoiseMap.estimate(plane, box_size=int(round(self.card.noise_box_size
                                                             * factor)))
         snr = np.where(valid, values / noise(), 0.0)
-        beam_pixels = _beam_pixels(plane, plane.beam or self.card.beam)
+        beam = self.card.beam if plane.beam is None else plane.beam
+        beam_pixels = 5.0 if plane.wcs is None else beam_area_pixels(beam, plane.wcs)
         with warnings.catch_warnings():
             # No compact source is a normal outcome here, not the user's result.
             warnings.simplefilter("ignore", NoDetectionsWarning)
@@ -177,13 +172,13 @@ class ClassicalSegmenter:
         noise = NoiseMap.estimate(tapered, box_size=self.card.noise_box_size)()
         values, valid = tapered.read()
         compact = self._compact_sources(plane, factor)
-        compact_plane = _replace(plane, data=np.where(compact, plane.data, 0.0), mask=None)
+        compact_plane = plane.replace(data=np.where(compact, plane.data, 0.0), mask=None)
         compact_tapered = on_model_grid(compact_plane, self.card, factor).read()[0]
         keep = valid & (compact_tapered < self.compact_mask_snr * noise)
         diffuse = keep & (values > self.snr_threshold * noise)
         return diffuse.astype(np.float32), factor
 
-    def predict_probability(self, data, *, mask=None, wcs=None):
+    def predict_probability(self, data, *, mask=None, wcs=None, beam=None):
         """
         The diffuse-emission mask as a map comparable with a model's probability.
 
@@ -197,7 +192,7 @@ class ClassicalSegmenter:
             emission, fractional only where the tapered grid is interpolated
             back), NaN where the input is blank or masked.
         """
-        plane = read_image(data, mask=mask, wcs=wcs)
+        plane = read_image(data, mask=mask, wcs=wcs, beam=beam)
         diffuse, factor = self.diffuse_on_model_grid(plane)
         out = np.empty(plane.shape, dtype=np.float32)
         if factor == 1.0:
@@ -207,25 +202,3 @@ class ClassicalSegmenter:
         np.clip(out, 0.0, 1.0, out=out)
         plane.blank_into(out)
         return out
-
-    def __call__(self, data, *, mask=None, wcs=None):
-        """
-        Segment the diffuse emission of an image.
-
-        Returns
-        -------
-        segment_image : `~photutils.segmentation.SegmentationImage` or `None`
-            `None`, with a `~photutils.utils.NoDetectionsWarning`, when no
-            segment is found.
-        """
-        plane = read_image(data, mask=mask, wcs=wcs)
-        probability = self.predict_probability(plane)
-        n_pixels = self.n_pixels or max(5, int(round(_beam_pixels(plane, self.card.beam))))
-        return threshold_map(probability, 0.5, n_pixels, connectivity=self.connectivity)
-
-
-def _beam_pixels(plane, beam):
-    """Beam area in pixels of the plane (5 when unknown)."""
-    if beam is None or plane.wcs is None:
-        return 5.0
-    return float((beam.area / pixel_scale(plane.wcs) ** 2).decompose().value)

@@ -11,7 +11,7 @@ import astropy.units as u
 import numpy as np
 
 from ..exceptions import MissingMetadataWarning, ResolutionWarning
-from ..image.beams import pixel_scale
+from ..image.beams import beam_pixel_covariance, pixel_scale
 from ..models.normalisation import LogNormalisation
 from ..image.noise import NoiseMap
 from ..image.resampling import match_beam, to_model_grid
@@ -74,8 +74,8 @@ def on_model_grid(plane, card, factor):
                       f"convolved to the model's {_beam_text(card.beam)} beam; it is used "
                       f"as it is.", MissingMetadataWarning, stacklevel=2)
         return image
-    target = card.beam.pixel_covariance(plane.wcs, scale=factor)
-    current = plane.beam.pixel_covariance(plane.wcs, scale=factor)
+    target = beam_pixel_covariance(card.beam, plane.wcs, scale=factor)
+    current = beam_pixel_covariance(plane.beam, plane.wcs, scale=factor)
     if np.allclose(target, current, rtol=1e-3, atol=1e-4):
         return image
     if image is plane:

@@ -8,22 +8,21 @@ import warnings
 
 import numpy as np
 
-from ..exceptions import BlankDataWarning, MissingMetadataWarning
-from ..image.beams import pixel_scale
+from ..exceptions import BlankDataWarning
 from ..image.read import read_image
-from .model_input import prepare_model_input
-from ..models.card import load_model
 from ..image.resampling import to_input_grid
+from ..models.card import load_model
+from ..utils.validation import IntegerPair, PositiveInteger, Probability
+from .base import SegmenterBase
+from .model_input import prepare_model_input
 from .tiling import TileLayout, predict_tiled
-from .threshold import threshold_map
-
 
 log = logging.getLogger(__name__)
 
 __all__ = ["RadioUNetSegmenter"]
 
 
-class RadioUNetSegmenter:
+class RadioUNetSegmenter(SegmenterBase):
     """
     Find diffuse radio emission with a U-Net.
 
@@ -73,6 +72,12 @@ class RadioUNetSegmenter:
     card : `~astropy_radiounet.models.ModelCard`
         What the model is and how it is fed.
 
+    Notes
+    -----
+    The settings are attributes, checked whenever they are set
+    (``segmenter.threshold = 2`` raises `ValueError`), and a segmenter
+    pickles as its settings (see `~astropy_radiounet.segmentation.SegmenterBase`).
+
     Examples
     --------
     Random weights stand in for a trained model here; the probabilities of
@@ -90,49 +95,38 @@ class RadioUNetSegmenter:
     ((100, 150), dtype('float32'), True)
     """
 
+    threshold = Probability()
+    tile_shape = IntegerPair()
+    batch_size = PositiveInteger()
+
+    _params = ("n_pixels", "threshold", "connectivity", "backbone", "weights", "tile_shape",
+               "batch_size", "progress_bar", "backbone_config", "seed")
+
     def __init__(self, n_pixels=None, *, threshold=None, connectivity=8, backbone="unet",
                  weights="default", tile_shape=(768, 768), batch_size=4,
                  progress_bar=False, backbone_config=None, seed=None):
-        if n_pixels is not None and not (int(n_pixels) == n_pixels and n_pixels >= 1):
-            msg = f"n_pixels must be a positive integer or None; got {n_pixels!r}."
-            raise ValueError(msg)
-        if connectivity not in (4, 8):
-            msg = f"connectivity must be 4 or 8; got {connectivity!r}."
-            raise ValueError(msg)
-        if threshold is not None and not (isinstance(threshold, (int, float, np.number))
-                                          and 0 <= threshold < 1):
-            msg = f"threshold is a probability and must be in [0, 1); got {threshold!r}."
-            raise ValueError(msg)
-        if np.ndim(tile_shape) == 0:
-            tile_shape = (tile_shape, tile_shape)
-        if np.ndim(tile_shape) != 1 or len(tile_shape) != 2:
-            msg = f"tile_shape must be an integer or a pair of integers; got {tile_shape!r}."
-            raise ValueError(msg)
-        if not (int(batch_size) == batch_size and batch_size >= 1):
-            msg = f"batch_size must be a positive integer; got {batch_size!r}."
-            raise ValueError(msg)
-        self.model, self.card = load_model(backbone, weights, config=backbone_config, seed=seed)
-        self.n_pixels = None if n_pixels is None else int(n_pixels)
-        self.threshold = self.card.threshold if threshold is None else float(threshold)
+        self.n_pixels = n_pixels
         self.connectivity = connectivity
-        self.tile_shape = tuple(int(n) for n in tile_shape)
-        self.batch_size = int(batch_size)
-        self.progress_bar = progress_bar
+        if threshold is not None:
+            self.threshold = threshold  # refused before the model is loaded
+        self.tile_shape = tile_shape
+        self.batch_size = batch_size
+        self.model, self.card = load_model(backbone, weights, config=backbone_config, seed=seed)
+        if threshold is None:
+            self.threshold = self.card.threshold
+        self.backbone, self.weights = backbone, weights
+        self.backbone_config, self.seed = backbone_config, seed
+        self.progress_bar = bool(progress_bar)
         self.multiple, self.halo = self.card.geometry()
         # Validate the tile shape now rather than on the first image.
         TileLayout(self.tile_shape, self.tile_shape, self.halo, self.multiple)
-
-    def __repr__(self):
-        return (f"<{type(self).__name__}(model={self.card.name!r}, "
-                f"threshold={self.threshold}, n_pixels={self.n_pixels}, "
-                f"tile_shape={self.tile_shape})>")
 
     def _predict_batch(self, batch):
         return self.card.calibrate(np.asarray(self.model.predict_on_batch(batch)))
 
     # -- public API -----------------------------------------------------
 
-    def predict_probability(self, data, *, mask=None, wcs=None, out=None):
+    def predict_probability(self, data, *, mask=None, wcs=None, beam=None, out=None):
         """
         Per-pixel probability of diffuse emission.
 
@@ -147,6 +141,9 @@ class RadioUNetSegmenter:
         wcs : `~astropy.wcs.WCS`, optional
             Celestial WCS of an array input; needed to resample the image to
             the model's pixel scale.
+        beam : `radio_beam.Beam`, optional
+            Restoring beam of an input that carries none (an array or a
+            Quantity); needed to convolve the image to the model's beam.
         out : `~numpy.ndarray`, optional
             float32 array (either byte order) of the plane's shape to write
             the result into, for images larger than memory: for example a
@@ -159,9 +156,7 @@ class RadioUNetSegmenter:
             float32 values in [0, 1] on the input's pixel grid, NaN where
             the input is blank or masked.
         """
-        return self._predict(read_image(data, mask=mask, wcs=wcs), out=out)
-
-    def _predict(self, plane, *, out=None):
+        plane = read_image(data, mask=mask, wcs=wcs, beam=beam)
         if out is None:
             out = np.empty(plane.shape, dtype=np.float32)
         elif out.shape != plane.shape or out.dtype.newbyteorder("=") != np.float32:
@@ -189,59 +184,3 @@ class RadioUNetSegmenter:
             to_input_grid(on_model_grid, factor, plane.shape, out=out)
         plane.blank_into(out)
         return out
-
-    def segment(self, probability, *, mask=None, wcs=None, beam=None):
-        """
-        Threshold a probability map into a segmentation image.
-
-        Parameters
-        ----------
-        probability : array_like
-            Probability map, e.g. from `predict_probability`; NaN is blank.
-        mask : array_like of bool, optional
-            `True` for pixels to leave out.
-        wcs : `~astropy.wcs.WCS`, optional
-            WCS of the map, used with the model's beam to choose
-            ``n_pixels`` when it is `None` (one beam's area).  Without it,
-            segments of 5 pixels or more are kept, with a warning.
-        beam : `~astropy_radiounet.image.GaussianBeam`, optional
-            Beam of the input, used when the model has none.
-
-        Returns
-        -------
-        segment_image : `~photutils.segmentation.SegmentationImage` or `None`
-            `None`, with a `~photutils.utils.NoDetectionsWarning`, when no
-            segment is found.
-        """
-        return threshold_map(probability, self.threshold, self._n_pixels(wcs, beam),
-                             connectivity=self.connectivity, mask=mask)
-
-    def __call__(self, data, *, mask=None, wcs=None):
-        """
-        Segment the diffuse emission in an image.
-
-        Parameters are those of `predict_probability`.
-
-        Returns
-        -------
-        segment_image : `~photutils.segmentation.SegmentationImage` or `None`
-            `None`, with a `~photutils.utils.NoDetectionsWarning`, when no
-            segment is found.
-        """
-        plane = read_image(data, mask=mask, wcs=wcs)
-        probability = self._predict(plane)
-        return self.segment(probability, wcs=plane.wcs, beam=plane.beam)
-
-    def _n_pixels(self, wcs, beam):
-        if self.n_pixels is not None:
-            return self.n_pixels
-        beam = self.card.beam or beam
-        if beam is None:
-            return 5
-        if wcs is None:
-            warnings.warn("segment() has no WCS, so the beam cannot be turned into a number "
-                          "of pixels; segments of 5 pixels or more are kept.  Pass wcs= (the "
-                          "image's) or set n_pixels.", MissingMetadataWarning, stacklevel=2)
-            return 5
-        pixel_area = pixel_scale(wcs) ** 2
-        return max(5, int(round((beam.area / pixel_area).decompose().value)))

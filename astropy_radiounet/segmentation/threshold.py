@@ -10,6 +10,7 @@ from photutils.segmentation import detect_sources
 from photutils.utils import NoDetectionsWarning
 
 from ..image.read import _check_mask
+from ..utils.validation import OneOf, PositiveInteger
 
 __all__ = ["threshold_map"]
 
@@ -37,6 +38,8 @@ def threshold_map(probability, threshold, n_pixels, *, connectivity=8, mask=None
         `None`, with a `~photutils.utils.NoDetectionsWarning`, when no
         segment is found.
     """
+    n_pixels = PositiveInteger().validate(n_pixels, "n_pixels")
+    connectivity = OneOf((4, 8)).validate(connectivity, "connectivity")
     probability = np.asanyarray(probability)
     blank = ~np.isfinite(probability)
     if mask is not None:

@@ -8,14 +8,15 @@ astropy only.
 """
 
 from .compact import LoTSSCounts, PowerLawCounts, SourceCounts
+from .config import DEFAULT_DIFFUSE_RATES, ClusterConfig, SkyConfig
 from .diffuse import LABELS
-from .field import DEFAULT_DIFFUSE_RATES, SimulatedField, simulate_field
+from .field import SimulatedField, simulate_field
 from .instrument import InstrumentConfig, dirty_beam
 
-__all__ = ["simulate_field", "SimulatedField", "InstrumentConfig", "LABELS",
-           "DEFAULT_DIFFUSE_RATES", "SourceCounts", "LoTSSCounts", "PowerLawCounts",
-           "dirty_beam"]
+__all__ = ["simulate_field", "SimulatedField", "SkyConfig", "ClusterConfig",
+           "InstrumentConfig", "LABELS", "DEFAULT_DIFFUSE_RATES", "SourceCounts",
+           "LoTSSCounts", "PowerLawCounts", "dirty_beam"]
 
-from .dataset import load_training_shard, write_cluster_sample, write_training_set  # noqa: E402
+from .dataset import write_cluster_sample  # noqa: E402
 
-__all__ += ["write_training_set", "write_cluster_sample", "load_training_shard"]
+__all__ += ["write_cluster_sample"]

@@ -4,9 +4,18 @@ clusters with diffuse sources, compact sources and radio galaxies, observed
 with a restoring beam, correlated non-Gaussian noise and imaging artefacts --
 and `SimulatedField`, which holds the image, the noise-free sky, the truth
 mask and labels, the cluster and source tables, and writes them as FITS.
+
+`simulate_field` is a thin driver of five stages, each a short function below
+with its own random stream, driven by a config: the cosmic web and the clusters
+(`ClusterConfig`), their diffuse emission (`ClusterConfig`), the compact
+sources and radio galaxies (`SkyConfig`), the instrument (`InstrumentConfig`:
+beam, noise, artefacts, blanking) and the truth and tables.
 """
 
+import inspect
+import warnings
 from dataclasses import dataclass, field as dc_field
+from functools import partial
 from pathlib import Path
 
 import astropy.units as u
@@ -18,9 +27,10 @@ from scipy import fft
 
 from ..exceptions import OutputExistsError
 from . import diffuse as dfs
-from ._utils import as_rng, beam_covariance, check_range, check_shape, to_value
-from .compact import (cluster_member_offsets, resolve_counts, sample_sizes, size_covariance,
-                      splat_gaussians, splat_points, PowerLawCounts)
+from ._utils import as_rng, beam_covariance, check_shape
+from .compact import (cluster_member_offsets, sample_sizes, size_covariance, splat_gaussians,
+                      splat_points, PowerLawCounts)
+from .config import DEFAULT_DIFFUSE_RATES, ClusterConfig, SkyConfig
 from .cosmology_web import (density_field, find_peaks, kpc_per_arcsec, r500_kpc,
                             sample_masses, web_edges)
 from .fits_io import image_hdu, lotss_header
@@ -30,11 +40,6 @@ from .radio_galaxies import radio_galaxy
 from .truth import label_image, truth_mask
 
 __all__ = ["simulate_field", "SimulatedField", "DEFAULT_DIFFUSE_RATES"]
-
-#: Probabilities of each diffuse source type: per diffuse-emitting cluster (halo,
-#: relic, mini-halo), per close cluster pair (bridge), per web edge (filament).
-DEFAULT_DIFFUSE_RATES = {"halo": 0.75, "relic": 0.35, "mini_halo": 0.15, "bridge": 0.5,
-                         "filament": 0.15}
 
 
 @dataclass
@@ -171,20 +176,6 @@ def _plain(table):
     return out
 
 
-def _resolve_center(center):
-    if center is None:
-        return SkyCoord(205.0 * u.deg, 55.0 * u.deg)
-    if isinstance(center, SkyCoord):
-        return center.icrs
-    try:
-        ra, dec = center
-        return SkyCoord(u.Quantity(ra, u.deg), u.Quantity(dec, u.deg))
-    except Exception:  # noqa: BLE001
-        msg = (f"center={center!r} is not a sky position; pass a SkyCoord or (ra, dec) "
-               "in degrees")
-        raise ValueError(msg) from None
-
-
 def _spawn(seed):
     if isinstance(seed, np.random.Generator):
         return seed.spawn(8)
@@ -197,6 +188,18 @@ def _default_p_diffuse(m500):
     return 0.1 + 0.75 / (1 + np.exp(-(np.log10(m500) - 14.7) / 0.12))
 
 
+# The keywords of `simulate_field` that each stage's config replaces (the config
+# fields have the same names).
+_STAGE_KEYWORDS = {
+    "sky": ("center", "source_counts", "flux_range", "radio_galaxy_density", "overdensities"),
+    "clusters": ("n_clusters", "redshift", "redshift_range", "mass_range",
+                 "diffuse_probability", "diffuse_rates", "cluster_at_center", "diffuse_scale",
+                 "mask_level"),
+    "instrument": ("pixel_scale", "beam", "noise", "frequency", "noise_correlation",
+                   "noise_variation", "artefacts", "blank_edges"),
+}
+
+
 def simulate_field(shape=(512, 512), *, seed=None, pixel_scale=1.5 * u.arcsec,
                    beam=6 * u.arcsec, noise=70 * u.uJy / u.beam, frequency=144 * u.MHz,
                    center=None, n_clusters=1, redshift=None, redshift_range=(0.08, 0.6),
@@ -205,7 +208,7 @@ def simulate_field(shape=(512, 512), *, seed=None, pixel_scale=1.5 * u.arcsec,
                    source_counts="lotss", flux_range=(20e-6, 10.0) * u.Jy,
                    radio_galaxy_density=20.0, artefacts=True, noise_variation=0.1,
                    noise_correlation=None, blank_edges=False, mask_level=1e-3,
-                   diffuse_scale=1.0, instrument=None):
+                   diffuse_scale=1.0, instrument=None, sky=None, clusters=None):
     """
     Simulate one LoTSS-like survey field with its truth.
 
@@ -225,34 +228,12 @@ def simulate_field(shape=(512, 512), *, seed=None, pixel_scale=1.5 * u.arcsec,
         Median thermal noise rms per beam (LoTSS-DR2: 70-80 uJy/beam).
     frequency : `~astropy.units.Quantity`
         Observing frequency (LoTSS: 144 MHz).
-    center : `~astropy.coordinates.SkyCoord` or (ra, dec), optional
-        Sky position of the image centre (default RA 205, Dec 55 deg); its
-        declination sets the uv-coverage of the PSF.
-    n_clusters : int
-        Number of galaxy clusters, placed at the highest peaks of the density field.
-    redshift : float, optional
-        Redshift of the structure (clusters, bridges, filaments); drawn uniformly
-        from ``redshift_range`` when None.
-    redshift_range : tuple of float
-        Range for the random redshift.
-    mass_range : `~astropy.units.Quantity`
-        (min, max) of M500, drawn from a steep mass function.
-    diffuse_probability : float, optional
-        Probability that a cluster hosts diffuse emission (default: rising with mass
-        from 0.1 to 0.85).
-    diffuse_rates : dict, optional
-        Overrides of `DEFAULT_DIFFUSE_RATES`.
-    cluster_at_center : bool
-        Put the first (most massive) cluster at the image centre.
-    overdensities : bool
-        Add over-densities of faint compact cluster members (confusers).
-    source_counts : 'lotss', float or `SourceCounts`
-        Compact-source counts: LoTSS 144 MHz counts, a power-law slope, or any
-        `SourceCounts`.
-    flux_range : `~astropy.units.Quantity`
-        (min, max) flux of compact sources.
-    radio_galaxy_density : float
-        Extended field radio galaxies per square degree.
+    center, source_counts, flux_range, radio_galaxy_density, overdensities
+        The sky: image centre, compact-source counts and fluxes, extended radio
+        galaxies and cluster-member over-densities; see `SkyConfig`.
+    n_clusters, redshift, redshift_range, mass_range, diffuse_probability, \
+diffuse_rates, cluster_at_center
+        The galaxy clusters and their diffuse emission; see `ClusterConfig`.
     artefacts : bool
         Add sidelobes and calibration-error patterns around bright sources.
     noise_variation : float
@@ -262,18 +243,41 @@ def simulate_field(shape=(512, 512), *, seed=None, pixel_scale=1.5 * u.arcsec,
     blank_edges : bool or float
         Blank (NaN) an irregular mosaic edge; a float gives the blanked fraction
         (True: 0.15).
-    mask_level : float
-        Truth-mask threshold in units of the local noise rms (Radio U-Net: 1e-3).
-    diffuse_scale : float
-        Multiply the brightness of all diffuse sources (augmentation, tests).
+    mask_level, diffuse_scale
+        Truth-mask level and diffuse brightness factor; see `ClusterConfig`.
     instrument : `InstrumentConfig`, optional
-        A full instrument configuration; overrides ``pixel_scale``, ``beam``,
-        ``noise``, ``frequency``, ``artefacts``, ``noise_variation`` and
-        ``noise_correlation``.
+        The instrument's settings, instead of the keywords ``pixel_scale``,
+        ``beam``, ``noise``, ``frequency``, ``noise_correlation``,
+        ``noise_variation``, ``artefacts`` and ``blank_edges``.
+    sky : `SkyConfig`, optional
+        The sky's settings, instead of ``center``, ``source_counts``,
+        ``flux_range``, ``radio_galaxy_density`` and ``overdensities``.
+    clusters : `ClusterConfig`, optional
+        The clusters' settings, instead of ``n_clusters``, ``redshift``,
+        ``redshift_range``, ``mass_range``, ``diffuse_probability``,
+        ``diffuse_rates``, ``cluster_at_center``, ``diffuse_scale`` and ``mask_level``.
 
     Returns
     -------
     `SimulatedField`
+
+    Raises
+    ------
+    TypeError
+        If a config is given together with a keyword it replaces set to
+        anything but its default: each setting is given once.
+    ValueError
+        If a setting is out of range; the message names it.
+
+    Notes
+    -----
+    The keywords (or the configs) drive five stages, each a short function of
+    this module with its own random stream: the cosmic web and the clusters
+    (``_place_clusters``), their diffuse emission (``_diffuse_sources``), the
+    compact sources and radio galaxies (``_add_compact_sources``,
+    ``_add_radio_galaxies``), the instrument (``_observe``: beam, noise,
+    artefacts, blanking) and the truth and tables (``_assemble``). A call with
+    configs gives the same field as the call with the equivalent keywords.
 
     Examples
     --------
@@ -283,311 +287,601 @@ def simulate_field(shape=(512, 512), *, seed=None, pixel_scale=1.5 * u.arcsec,
     ((128, 128), dtype('float32'))
     >>> str(f.clusters['classification'][0])
     'DE'
+
+    The same field from a config:
+
+    >>> from astropy_radiounet.simulation import ClusterConfig
+    >>> g = simulate_field((128, 128), seed=1,
+    ...                    clusters=ClusterConfig(n_clusters=1, diffuse_probability=1.0))
+    >>> bool((g.image == f.image).all())
+    True
     """
-    ny, nx = check_shape("shape", shape)
-    center = _resolve_center(center)
-    if instrument is None:
-        cfg = InstrumentConfig.from_arguments(
-            pixel_scale=pixel_scale, beam=beam, noise=noise, frequency=frequency,
-            noise_correlation=noise_correlation, noise_variation=noise_variation,
-            artefacts=artefacts, declination=round(float(center.dec.deg), 1))
-    elif isinstance(instrument, InstrumentConfig):
-        cfg = instrument
-    else:
-        msg = f"instrument={instrument!r} must be an InstrumentConfig or None"
-        raise TypeError(msg)
-    if int(n_clusters) != n_clusters or n_clusters < 0:
-        msg = f"n_clusters={n_clusters!r} must be a non-negative integer"
-        raise ValueError(msg)
-    n_clusters = int(n_clusters)
-    z_lo, z_hi = check_range("redshift_range", redshift_range, low=1e-3, high=5.0)
-    if redshift is not None and not 1e-3 <= float(redshift) <= 5.0:
-        msg = f"redshift must be between 0.001 and 5; got {redshift!r}."
-        raise ValueError(msg)
-    m_lo, m_hi = check_range("mass_range", to_value("mass_range", mass_range, u.Msun), low=1e12)
-    s_lo, s_hi = check_range("flux_range", to_value("flux_range", flux_range, u.Jy), low=0.0)
-    counts = resolve_counts(source_counts)
-    rates = dict(DEFAULT_DIFFUSE_RATES)
-    if diffuse_rates:
-        unknown = set(diffuse_rates) - set(rates)
-        if unknown:
-            msg = (f"diffuse_rates has unknown keys {sorted(unknown)}; "
-                   f"valid keys are {sorted(rates)}")
-            raise ValueError(msg)
-        rates.update(diffuse_rates)
-    if diffuse_probability is not None and not 0 <= diffuse_probability <= 1:
-        msg = f"diffuse_probability={diffuse_probability!r} must be between 0 and 1 or None"
-        raise ValueError(msg)
-    if not mask_level > 0:
-        msg = f"mask_level={mask_level!r} must be positive (Radio U-Net: 1e-3)"
-        raise ValueError(msg)
+    shape = check_shape("shape", shape)
+    keywords = dict(
+        center=center, source_counts=source_counts, flux_range=flux_range,
+        radio_galaxy_density=radio_galaxy_density, overdensities=overdensities,
+        n_clusters=n_clusters, redshift=redshift, redshift_range=redshift_range,
+        mass_range=mass_range, diffuse_probability=diffuse_probability,
+        diffuse_rates=diffuse_rates, cluster_at_center=cluster_at_center,
+        diffuse_scale=diffuse_scale, mask_level=mask_level, pixel_scale=pixel_scale,
+        beam=beam, noise=noise, frequency=frequency, noise_correlation=noise_correlation,
+        noise_variation=noise_variation, artefacts=artefacts, blank_edges=blank_edges)
+    sky = _stage_config("sky", sky, SkyConfig, keywords)
+    clusters = _stage_config("clusters", clusters, ClusterConfig, keywords)
+    instrument = _stage_config(
+        "instrument", instrument, InstrumentConfig, keywords,
+        build=partial(InstrumentConfig.from_arguments, declination=round(sky.center[1], 1)))
     rng_web, rng_diff, rng_cmp, rng_rg, rng_noise, rng_art, rng_blank, rng_z = _spawn(seed)
 
-    pix = cfg.pixel_scale
-    bpix = cfg.beam[0] / pix
+    grid = _padded_grid(shape, instrument)
+    structure = _place_clusters(rng_web, rng_z, grid, clusters)
+    canvas = _Sky(np.zeros(grid.full), np.zeros(grid.full),
+                  _diffuse_sources(rng_diff, grid, structure, clusters))
+    _add_compact_sources(rng_cmp, canvas, grid, sky, instrument, structure.clusters)
+    _add_radio_galaxies(rng_rg, canvas, grid, sky, instrument, structure.clusters)
+    observed = _observe(rng_noise, rng_art, rng_blank, grid, instrument, canvas)
+    return _assemble(grid, structure, canvas, observed, sky, clusters, instrument,
+                     seed=None if isinstance(seed, np.random.Generator) else seed)
+
+
+_DEFAULTS = {name: p.default for name, p in inspect.signature(simulate_field).parameters.items()}
+
+
+# ---- the configs of the stages ---------------------------------------------------------
+
+def _stage_config(name, config, cls, keywords, build=None):
+    """
+    The config of one stage: ``config``, or one built from the stage's keywords.
+
+    A keyword of the stage that is not at its default while ``config`` is given
+    is an error (`TypeError`), not silently dropped.
+    """
+    own = {key: keywords[key] for key in _STAGE_KEYWORDS[name]}
+    if config is None:
+        return (build or cls)(**own)
+    if not isinstance(config, cls):
+        msg = f"{name}={config!r} must be a {cls.__name__} or None"
+        raise TypeError(msg)
+    changed = [key for key, value in own.items() if not _is_default(value, _DEFAULTS[key])]
+    if changed:
+        given = ", ".join(f"{key}={own[key]!r}" for key in changed)
+        msg = (f"simulate_field got {name}={cls.__name__}(...) and also {given}, which "
+               f"{name} sets too; give each setting once: put it in the config "
+               f"({name}=dataclasses.replace({name}, {changed[0]}=...)) or leave out "
+               f"{name} and use keywords only")
+        raise TypeError(msg)
+    return config
+
+
+def _is_default(value, default):
+    """Whether a keyword's value equals its default (unit-aware, never raises)."""
+    if value is default:
+        return True
+    if value is None or default is None or isinstance(value, str) != isinstance(default, str):
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return bool(np.all(value == default))
+    except Exception:  # noqa: BLE001  (values that do not compare are not the default)
+        return False
+
+
+# ---- internal state passed between the stages -------------------------------------------
+
+@dataclass(frozen=True)
+class _Grid:
+    """The image inside the padded FFT grid on which everything is rendered."""
+
+    shape: tuple        # (ny, nx) of the image
+    full: tuple         # (gy, gx) of the padded grid
+    offset: tuple       # (oy, ox): the image's first pixel in the grid
+    pixel_scale: float  # arcsec
+
+    @property
+    def area_deg2(self):
+        """Area of the padded grid in square degrees."""
+        return self.full[0] * self.full[1] * (self.pixel_scale / 3600) ** 2
+
+    def crop(self, image):
+        """The image part of a padded-grid array."""
+        (oy, ox), (ny, nx) = self.offset, self.shape
+        return image[oy:oy + ny, ox:ox + nx]
+
+
+@dataclass
+class _Structure:
+    """The cosmic web: redshift, web nodes (grid pixels) and clusters (the first nodes)."""
+
+    z: float
+    kpc_per_pixel: float
+    peak_y: np.ndarray
+    peak_x: np.ndarray
+    clusters: list      # dicts: y, x, z, m500, r500, de, kinds, cool_core
+
+
+@dataclass
+class _Sky:
+    """The sky before the instrument, on the padded grid."""
+
+    model: np.ndarray   # Jy/pixel; the instrument convolves it with the beam
+    direct: np.ndarray  # Jy/beam; bright sources, rendered with the beam already
+    components: list    # diffuse components (`diffuse` stamps)
+    bright: list = dc_field(default_factory=list)  # (y, x, flux) arrays: artefact sources
+    radio_galaxies: list = dc_field(default_factory=list)  # table rows
+    n_compact: int = 0
+
+
+@dataclass
+class _Observation:
+    """The instrument's output, cropped to the image."""
+
+    image: np.ndarray
+    sky: np.ndarray
+    diffuse_sky: np.ndarray
+    class_skies: dict   # diffuse kind -> its beam-convolved sky
+    noise: np.ndarray
+    artefacts: np.ndarray
+    rms: np.ndarray
+    blank: np.ndarray
+
+
+def _padded_grid(shape, instrument):
+    """The FFT grid: the image padded by at least 4 beams so that edges do not wrap."""
+    ny, nx = shape
+    pix = instrument.pixel_scale
+    bpix = instrument.beam[0] / pix
     pad = int(max(16, np.ceil(4 * bpix)))
     gy = fft.next_fast_len(ny + 2 * pad, real=True)
     gx = fft.next_fast_len(nx + 2 * pad, real=True)
-    oy, ox = (gy - ny) // 2, (gx - nx) // 2
-    grid = (gy, gx)
-    area_deg2 = gy * gx * (pix / 3600) ** 2
-    sigma = cfg.noise
+    return _Grid((ny, nx), (gy, gx), ((gy - ny) // 2, (gx - nx) // 2), pix)
 
-    # ---- structure: density field, clusters, web -------------------------------------
-    z = float(rng_z.uniform(z_lo, z_hi)) if redshift is None else float(redshift)
-    kpc_pix = kpc_per_arcsec(z) * pix
-    cell = 8
-    coarse = (int(np.ceil(gy / cell)), int(np.ceil(gx / cell)))
-    cell_mpc = cell * kpc_pix / 1000 * (1 + z) * 0.6766
-    dens = density_field(rng_web, coarse, cell_mpc)
-    n_peaks = max(n_clusters + 3, 6)
-    py, px = find_peaks(dens, n_peaks, margin=0.12, min_separation=2)
-    peak_y = py * cell + cell / 2 + rng_web.uniform(-cell / 2, cell / 2, py.size)
-    peak_x = px * cell + cell / 2 + rng_web.uniform(-cell / 2, cell / 2, px.size)
-    if len(peak_y) < n_peaks:  # featureless field: add random positions
-        extra = n_peaks - len(peak_y)
-        peak_y = np.r_[peak_y, rng_web.uniform(oy, oy + ny, extra)]
-        peak_x = np.r_[peak_x, rng_web.uniform(ox, ox + nx, extra)]
-    if cluster_at_center and n_clusters:
-        dy, dx = oy + ny / 2 - 0.5 - peak_y[0], ox + nx / 2 - 0.5 - peak_x[0]
-        peak_y, peak_x = peak_y + dy, peak_x + dx
-        dens = np.roll(dens, (int(round(dy / cell)), int(round(dx / cell))), axis=(0, 1))
-    masses = sample_masses(rng_web, n_clusters, (m_lo, m_hi))
+
+def _beam_covariance_pixels(instrument):
+    """Covariance (pixels^2, (y, x)) of the restoring beam."""
+    pix = instrument.pixel_scale
+    bpix = instrument.beam[0] / pix
+    return beam_covariance(bpix, instrument.beam[1] / pix, instrument.beam[2])
+
+
+# ---- stage 1: cosmic web and clusters ---------------------------------------------------
+
+def _place_clusters(rng_web, rng_z, grid, config):
+    """
+    Lay out the cosmic web and put the clusters at its highest peaks.
+
+    Parameters
+    ----------
+    rng_web, rng_z : `numpy.random.Generator`
+        Streams of the web and clusters, and of the redshift.
+    grid : `_Grid`
+    config : `ClusterConfig`
+
+    Returns
+    -------
+    `_Structure`
+        The redshift, the web nodes and one dict per cluster.
+    """
+    z_lo, z_hi = config.redshift_range
+    z = float(rng_z.uniform(z_lo, z_hi)) if config.redshift is None else config.redshift
+    kpc_pix = kpc_per_arcsec(z) * grid.pixel_scale
+    peak_y, peak_x = _web_nodes(rng_web, grid, z, kpc_pix, config)
+    masses = sample_masses(rng_web, config.n_clusters, config.mass_range)
     clusters = []
-    for i in range(n_clusters):
+    for i in range(config.n_clusters):
         zc = max(z + rng_web.normal(0, 0.002), 1e-3)
         r500 = r500_kpc(masses[i], zc)
-        p_de = (_default_p_diffuse(masses[i]) if diffuse_probability is None
-                else diffuse_probability)
+        p_de = (_default_p_diffuse(masses[i]) if config.diffuse_probability is None
+                else config.diffuse_probability)
         clusters.append(dict(y=float(peak_y[i]), x=float(peak_x[i]), z=zc, m500=masses[i],
                              r500=r500, de=bool(rng_web.uniform() < p_de), kinds=[],
                              cool_core=bool(rng_web.uniform() < 0.3)))
+    return _Structure(z, kpc_pix, peak_y, peak_x, clusters)
 
-    # ---- diffuse sources --------------------------------------------------------------
+
+def _web_nodes(rng, grid, z, kpc_pix, config):
+    """Peaks of a projected density field (grid pixels), most prominent first."""
+    (gy, gx), (oy, ox), (ny, nx) = grid.full, grid.offset, grid.shape
+    cell = 8
+    coarse = (int(np.ceil(gy / cell)), int(np.ceil(gx / cell)))
+    cell_mpc = cell * kpc_pix / 1000 * (1 + z) * 0.6766
+    dens = density_field(rng, coarse, cell_mpc)
+    n_peaks = max(config.n_clusters + 3, 6)
+    py, px = find_peaks(dens, n_peaks, margin=0.12, min_separation=2)
+    peak_y = py * cell + cell / 2 + rng.uniform(-cell / 2, cell / 2, py.size)
+    peak_x = px * cell + cell / 2 + rng.uniform(-cell / 2, cell / 2, px.size)
+    if len(peak_y) < n_peaks:  # featureless field: add random positions
+        extra = n_peaks - len(peak_y)
+        peak_y = np.r_[peak_y, rng.uniform(oy, oy + ny, extra)]
+        peak_x = np.r_[peak_x, rng.uniform(ox, ox + nx, extra)]
+    if config.cluster_at_center and config.n_clusters:
+        dy, dx = oy + ny / 2 - 0.5 - peak_y[0], ox + nx / 2 - 0.5 - peak_x[0]
+        peak_y, peak_x = peak_y + dy, peak_x + dx
+    return peak_y, peak_x
+
+
+# ---- stage 2: diffuse emission ----------------------------------------------------------
+
+def _diffuse_sources(rng, grid, structure, config):
+    """
+    Make the diffuse sources: halos, mini-halos and relics of the clusters with
+    diffuse emission, bridges between close cluster pairs, filaments along the web.
+
+    Parameters
+    ----------
+    rng : `numpy.random.Generator`
+        The stream of the diffuse sources.
+    grid : `_Grid`
+    structure : `_Structure`
+        Its clusters get the kinds of their diffuse sources (``kinds``) and, for
+        a bridge, diffuse emission (``de``).
+    config : `ClusterConfig`
+
+    Returns
+    -------
+    components : list
+        The diffuse components (`diffuse` stamps on the padded grid).
+    """
     comps = []
-    for i, c in enumerate(clusters):
-        if not c["de"]:
-            continue
-        kpc_c = kpc_per_arcsec(c["z"]) * pix
-        r500p = c["r500"] / kpc_c
-        want_mini = c["cool_core"] and rng_diff.uniform() < rates["mini_halo"] / 0.3
-        want_halo = (not want_mini) and rng_diff.uniform() < rates["halo"]
-        want_relic = rng_diff.uniform() < rates["relic"]
-        if not (want_mini or want_halo or want_relic):
-            # A cluster with diffuse emission gets at least its central kind,
-            # unless that kind's rate is zero.
-            want_halo = not c["cool_core"] and rates["halo"] > 0
-            want_mini = c["cool_core"] and rates["mini_halo"] > 0
-        if want_halo:
-            r_e = np.clip(0.15 * c["r500"] * 10 ** rng_diff.normal(0, 0.12), 50, 300)
-            power = dfs.HALO_RELATION.power(rng_diff, c["m500"])
-            flux = dfs.flux_from_power(power, c["z"], dfs.HALO_RELATION.alpha) * diffuse_scale
-            comp = dfs.halo(rng_diff, c["y"] + rng_diff.normal(0, 0.05 * r500p),
-                            c["x"] + rng_diff.normal(0, 0.05 * r500p), r_e=r_e / kpc_c,
-                            flux=flux, grid=grid, axis_ratio=rng_diff.uniform(0.6, 1.0),
-                            angle=rng_diff.uniform(0, np.pi),
-                            truncation=rng_diff.uniform(2.5, 3.5),
-                            turbulence=rng_diff.uniform(0.2, 0.6), size_kpc=6 * r_e,
-                            cluster=i, params={"power": power, "r_e_kpc": r_e})
-            comps.append(comp)
-        if want_mini:
-            r_e = rng_diff.uniform(15, 60)
-            power = dfs.MINI_HALO_RELATION.power(rng_diff, c["m500"])
-            flux = (dfs.flux_from_power(power, c["z"], dfs.MINI_HALO_RELATION.alpha)
-                    * diffuse_scale)
-            trunc = min(3.0, 250 / r_e)
-            comps.append(dfs.halo(rng_diff, c["y"], c["x"], r_e=r_e / kpc_c, flux=flux,
-                                  grid=grid, axis_ratio=rng_diff.uniform(0.7, 1.0),
-                                  angle=rng_diff.uniform(0, np.pi), truncation=trunc,
-                                  turbulence=0.3, kind="mini_halo", size_kpc=2 * trunc * r_e,
-                                  cluster=i, params={"power": power, "r_e_kpc": r_e}))
-        if want_relic:
-            n_rel = 2 if rng_diff.uniform() < 0.3 else 1
-            ang0 = rng_diff.uniform(0, 2 * np.pi)
-            for j in range(n_rel):
-                length = float(np.clip(800 * 10 ** rng_diff.normal(0, 0.25), 200, 2000))
-                width = rng_diff.uniform(40, 150)
-                power = dfs.RELIC_RELATION.power(rng_diff, c["m500"]) * (0.6 if j else 1)
-                flux = (dfs.flux_from_power(power, c["z"], dfs.RELIC_RELATION.alpha)
-                        * diffuse_scale)
-                comps.append(dfs.relic(
-                    rng_diff, c["y"], c["x"],
-                    distance=rng_diff.uniform(0.5, 1.5) * r500p,
-                    angle=ang0 + j * np.pi + rng_diff.normal(0, 0.2),
-                    length=length / kpc_c, width=width / kpc_c, flux=flux, grid=grid,
-                    curvature=rng_diff.uniform(0.8, 1.6),
-                    edge=max(10 / kpc_c, 0.5), size_kpc=length, cluster=i,
-                    params={"power": power}))
-    # bridges between close cluster pairs, filaments along the web
-    edges = web_edges(peak_y, peak_x)
+    for i, c in enumerate(structure.clusters):
+        if c["de"]:
+            comps += _cluster_diffuse(rng, grid, i, c, config)
+    comps += _web_diffuse(rng, grid, structure, config)
+    comps = [c for c in comps if c is not None]
+    for comp in comps:
+        if comp.cluster >= 0:
+            structure.clusters[comp.cluster]["kinds"].append(comp.kind)
+    return comps
+
+
+def _cluster_diffuse(rng, grid, i, c, config):
+    """The halo or mini-halo and the relics of cluster ``i``."""
+    rates = config.diffuse_rates
+    kpc_c = kpc_per_arcsec(c["z"]) * grid.pixel_scale
+    r500p = c["r500"] / kpc_c
+    want_mini = c["cool_core"] and rng.uniform() < rates["mini_halo"] / 0.3
+    want_halo = (not want_mini) and rng.uniform() < rates["halo"]
+    want_relic = rng.uniform() < rates["relic"]
+    if not (want_mini or want_halo or want_relic):
+        # A cluster with diffuse emission gets at least its central kind,
+        # unless that kind's rate is zero.
+        want_halo = not c["cool_core"] and rates["halo"] > 0
+        want_mini = c["cool_core"] and rates["mini_halo"] > 0
+    comps = []
+    if want_halo:
+        comps.append(_halo(rng, grid, i, c, kpc_c, r500p, config.diffuse_scale))
+    if want_mini:
+        comps.append(_mini_halo(rng, grid, i, c, kpc_c, config.diffuse_scale))
+    if want_relic:
+        comps += _relics(rng, grid, i, c, kpc_c, r500p, config.diffuse_scale)
+    return comps
+
+
+def _halo(rng, grid, i, c, kpc_c, r500p, diffuse_scale):
+    """A turbulent exponential halo of e-folding radius ~0.15 R500 (50-300 kpc)."""
+    r_e = np.clip(0.15 * c["r500"] * 10 ** rng.normal(0, 0.12), 50, 300)
+    power = dfs.HALO_RELATION.power(rng, c["m500"])
+    flux = dfs.flux_from_power(power, c["z"], dfs.HALO_RELATION.alpha) * diffuse_scale
+    return dfs.halo(rng, c["y"] + rng.normal(0, 0.05 * r500p),
+                    c["x"] + rng.normal(0, 0.05 * r500p), r_e=r_e / kpc_c,
+                    flux=flux, grid=grid.full, axis_ratio=rng.uniform(0.6, 1.0),
+                    angle=rng.uniform(0, np.pi), truncation=rng.uniform(2.5, 3.5),
+                    turbulence=rng.uniform(0.2, 0.6), size_kpc=6 * r_e,
+                    cluster=i, params={"power": power, "r_e_kpc": r_e})
+
+
+def _mini_halo(rng, grid, i, c, kpc_c, diffuse_scale):
+    """A compact (< 0.5 Mpc) mini-halo at the centre of a cool-core cluster."""
+    r_e = rng.uniform(15, 60)
+    power = dfs.MINI_HALO_RELATION.power(rng, c["m500"])
+    flux = dfs.flux_from_power(power, c["z"], dfs.MINI_HALO_RELATION.alpha) * diffuse_scale
+    trunc = min(3.0, 250 / r_e)
+    return dfs.halo(rng, c["y"], c["x"], r_e=r_e / kpc_c, flux=flux, grid=grid.full,
+                    axis_ratio=rng.uniform(0.7, 1.0), angle=rng.uniform(0, np.pi),
+                    truncation=trunc, turbulence=0.3, kind="mini_halo",
+                    size_kpc=2 * trunc * r_e, cluster=i,
+                    params={"power": power, "r_e_kpc": r_e})
+
+
+def _relics(rng, grid, i, c, kpc_c, r500p, diffuse_scale):
+    """One relic at 0.5-1.5 R500, or (30 per cent) two on opposite sides."""
+    comps = []
+    n_rel = 2 if rng.uniform() < 0.3 else 1
+    ang0 = rng.uniform(0, 2 * np.pi)
+    for j in range(n_rel):
+        length = float(np.clip(800 * 10 ** rng.normal(0, 0.25), 200, 2000))
+        width = rng.uniform(40, 150)
+        power = dfs.RELIC_RELATION.power(rng, c["m500"]) * (0.6 if j else 1)
+        flux = dfs.flux_from_power(power, c["z"], dfs.RELIC_RELATION.alpha) * diffuse_scale
+        comps.append(dfs.relic(
+            rng, c["y"], c["x"], distance=rng.uniform(0.5, 1.5) * r500p,
+            angle=ang0 + j * np.pi + rng.normal(0, 0.2),
+            length=length / kpc_c, width=width / kpc_c, flux=flux, grid=grid.full,
+            curvature=rng.uniform(0.8, 1.6), edge=max(10 / kpc_c, 0.5), size_kpc=length,
+            cluster=i, params={"power": power}))
+    return comps
+
+
+def _web_diffuse(rng, grid, structure, config):
+    """Bridges between close cluster pairs and faint filaments along the web's edges."""
+    peak_y, peak_x, clusters = structure.peak_y, structure.peak_x, structure.clusters
+    kpc_pix, pix, n_clusters = structure.kpc_per_pixel, grid.pixel_scale, len(clusters)
+    rates, diffuse_scale = config.diffuse_rates, config.diffuse_scale
+    comps = []
     n_fil = 0
-    for i, j in edges:
+    for i, j in web_edges(peak_y, peak_x):
+        ends = (peak_y[i], peak_x[i]), (peak_y[j], peak_x[j])
         sep_kpc = np.hypot(peak_y[i] - peak_y[j], peak_x[i] - peak_x[j]) * kpc_pix
         both = i < n_clusters and j < n_clusters
-        if both and sep_kpc < 4000 and rng_diff.uniform() < rates["bridge"]:
-            sb = 10 ** rng_diff.uniform(np.log10(0.2e-6), np.log10(1.5e-6))  # Jy/arcsec^2
-            width = rng_diff.uniform(300, 800)
-            comps.append(dfs.bridge(rng_diff, (peak_y[i], peak_x[i]), (peak_y[j], peak_x[j]),
-                                    width=width / kpc_pix,
+        if both and sep_kpc < 4000 and rng.uniform() < rates["bridge"]:
+            sb = 10 ** rng.uniform(np.log10(0.2e-6), np.log10(1.5e-6))  # Jy/arcsec^2
+            width = rng.uniform(300, 800)
+            comps.append(dfs.bridge(rng, *ends, width=width / kpc_pix,
                                     surface_brightness=sb * pix**2 * diffuse_scale,
-                                    grid=grid, end_taper=0.2 * sep_kpc / kpc_pix,
+                                    grid=grid.full, end_taper=0.2 * sep_kpc / kpc_pix,
                                     size_kpc=sep_kpc, cluster=i,
                                     params={"sb_uJy_arcsec2": sb * 1e6}))
             clusters[i]["de"] = clusters[j]["de"] = True
         elif (not both and n_fil < 2 and sep_kpc > 500
-              and rng_diff.uniform() < rates["filament"]):
-            sb = 10 ** rng_diff.uniform(np.log10(0.1e-6), np.log10(0.6e-6))
-            width = rng_diff.uniform(300, 1000)
-            comps.append(dfs.filament(rng_diff, (peak_y[i], peak_x[i]),
-                                      (peak_y[j], peak_x[j]), width=width / kpc_pix,
+              and rng.uniform() < rates["filament"]):
+            sb = 10 ** rng.uniform(np.log10(0.1e-6), np.log10(0.6e-6))
+            width = rng.uniform(300, 1000)
+            comps.append(dfs.filament(rng, *ends, width=width / kpc_pix,
                                       surface_brightness=sb * pix**2 * diffuse_scale,
-                                      grid=grid, size_kpc=sep_kpc,
+                                      grid=grid.full, size_kpc=sep_kpc,
                                       params={"sb_uJy_arcsec2": sb * 1e6}))
             n_fil += 1
-    comps = [c for c in comps if c is not None]
-    for comp in comps:
-        if comp.cluster >= 0:
-            clusters[comp.cluster]["kinds"].append(comp.kind)
+    return comps
 
-    # ---- compact sources, cluster members, radio galaxies ------------------------------
-    beam_cov = beam_covariance(bpix, cfg.beam[1] / pix, cfg.beam[2])
-    beam_area = cfg.beam_area_pixels
-    model = np.zeros(grid)          # Jy/pixel, convolved with the beam below
-    direct = np.zeros(grid)         # Jy/beam, bright sources rendered exactly
-    art_y, art_x, art_s = [], [], []
 
-    flux = counts.sample(rng_cmp, area_deg2, flux_range=(s_lo, s_hi))
-    cy = rng_cmp.uniform(-0.5, gy - 0.5, flux.size)
-    cx = rng_cmp.uniform(-0.5, gx - 0.5, flux.size)
-    if overdensities:
+# ---- stage 3: compact sources and radio galaxies ---------------------------------------
+
+def _add_compact_sources(rng, canvas, grid, config, instrument, clusters):
+    """
+    Draw the compact sources (field counts, cluster members, central AGN) and
+    add them to the sky.
+
+    Faint sources go to ``canvas.model`` (convolved with the beam later); those
+    brighter than 5 sigma are rendered exactly, with the beam, in
+    ``canvas.direct`` and are candidates for artefacts (``canvas.bright``).
+
+    Parameters
+    ----------
+    rng : `numpy.random.Generator`
+        The stream of the compact sources.
+    canvas : `_Sky`
+        Changed in place.
+    grid : `_Grid`
+    config : `SkyConfig`
+    instrument : `InstrumentConfig`
+    clusters : list of dict
+        The clusters (for their member over-densities).
+    """
+    flux, cy, cx = _compact_positions(rng, grid, config, clusters)
+    pix = grid.pixel_scale
+    canvas.n_compact = int(flux.size)
+    major, minor, pa = sample_sizes(rng, flux)
+    resolved = major / pix > 1.0
+    bright = flux > 5 * instrument.noise
+    faint_pt = ~bright & ~resolved
+    splat_points(canvas.model, cy[faint_pt], cx[faint_pt], flux[faint_pt])
+    sel = ~bright & resolved
+    splat_gaussians(canvas.model, cy[sel], cx[sel], flux[sel],
+                    size_covariance(major[sel] / pix, minor[sel] / pix, pa[sel]))
+    cov_b = (size_covariance(major[bright] / pix, minor[bright] / pix, pa[bright])
+             + _beam_covariance_pixels(instrument))
+    splat_gaussians(canvas.direct, cy[bright], cx[bright],
+                    flux[bright] * instrument.beam_area_pixels, cov_b)
+    canvas.bright.append((cy[bright], cx[bright], flux[bright]))
+
+
+def _compact_positions(rng, grid, config, clusters):
+    """Fluxes (Jy) and grid positions of the field sources, then of the cluster members."""
+    gy, gx = grid.full
+    pix = grid.pixel_scale
+    flux = config.counts.sample(rng, grid.area_deg2, flux_range=config.flux_range)
+    cy = rng.uniform(-0.5, gy - 0.5, flux.size)
+    cx = rng.uniform(-0.5, gx - 0.5, flux.size)
+    if config.overdensities:
         member_counts = PowerLawCounts(slope=-2.0)
         for c in clusters:
             kpc_c = kpc_per_arcsec(c["z"]) * pix
             r500p = c["r500"] / kpc_c
-            n_mem = rng_cmp.poisson(60 * (c["m500"] / 5e14) * 10 ** rng_cmp.uniform(-0.5, 0.5))
-            s_mem = member_counts.sample(rng_cmp, 1.0, flux_range=(15e-6, 3e-3))
-            s_mem = rng_cmp.choice(s_mem, n_mem) if s_mem.size else s_mem
-            oyc, oxc = cluster_member_offsets(rng_cmp, s_mem.size, 0.12 * r500p, r500p)
+            n_mem = rng.poisson(60 * (c["m500"] / 5e14) * 10 ** rng.uniform(-0.5, 0.5))
+            s_mem = member_counts.sample(rng, 1.0, flux_range=(15e-6, 3e-3))
+            s_mem = rng.choice(s_mem, n_mem) if s_mem.size else s_mem
+            oyc, oxc = cluster_member_offsets(rng, s_mem.size, 0.12 * r500p, r500p)
             flux = np.r_[flux, s_mem]
             cy, cx = np.r_[cy, c["y"] + oyc], np.r_[cx, c["x"] + oxc]
-            if rng_cmp.uniform() < 0.6:  # central AGN / BCG
-                flux = np.r_[flux, 10 ** rng_cmp.uniform(-3.3, -1.3)]
+            if rng.uniform() < 0.6:  # central AGN / BCG
+                flux = np.r_[flux, 10 ** rng.uniform(-3.3, -1.3)]
                 cy, cx = np.r_[cy, c["y"]], np.r_[cx, c["x"]]
-    n_compact = int(flux.size)
-    major, minor, pa = sample_sizes(rng_cmp, flux)
-    resolved = major / pix > 1.0
-    bright = flux > 5 * sigma
-    faint_pt = ~bright & ~resolved
-    splat_points(model, cy[faint_pt], cx[faint_pt], flux[faint_pt])
-    sel = ~bright & resolved
-    splat_gaussians(model, cy[sel], cx[sel], flux[sel],
-                    size_covariance(major[sel] / pix, minor[sel] / pix, pa[sel]))
-    cov_b = size_covariance(major[bright] / pix, minor[bright] / pix, pa[bright]) + beam_cov
-    splat_gaussians(direct, cy[bright], cx[bright], flux[bright] * beam_area, cov_b)
-    art_y.append(cy[bright])
-    art_x.append(cx[bright])
-    art_s.append(flux[bright])
+    return flux, cy, cx
 
-    rg_rows = []
-    n_rg = rng_rg.poisson(radio_galaxy_density * area_deg2)
-    rg_specs = [(rng_rg.choice(["FRI", "FRII", "head-tail", "WAT"], p=[0.35, 0.45, 0.1, 0.1]),
-                 rng_rg.uniform(0, gy), rng_rg.uniform(0, gx),
-                 10 ** rng_rg.uniform(np.log10(5e-3), 0.0),
-                 10 ** rng_rg.uniform(np.log10(30), np.log10(240)) / pix, -1)
-                for _ in range(n_rg)]
+
+def _add_radio_galaxies(rng, canvas, grid, config, instrument, clusters):
+    """
+    Draw extended radio galaxies (FRI, FRII, head-tail, WAT) in the field and
+    in the clusters, and add them to the sky.
+
+    Parameters
+    ----------
+    rng : `numpy.random.Generator`
+        The stream of the radio galaxies.
+    canvas : `_Sky`
+        Changed in place: lobes and jets to ``model``, the core to ``direct``,
+        the galaxy to ``bright`` (artefacts) and to ``radio_galaxies`` (table rows).
+    grid : `_Grid`
+    config : `SkyConfig`
+    instrument : `InstrumentConfig`
+    clusters : list of dict
+    """
+    beam_cov = _beam_covariance_pixels(instrument)
+    beam_area = instrument.beam_area_pixels
+    for kind, y, x, s, size, ci in _radio_galaxy_specs(rng, grid, config, clusters):
+        g = radio_galaxy(rng, str(kind), y, x, flux=s, size=size)
+        splat_gaussians(canvas.model, g.blob_y, g.blob_x, g.blob_flux, g.blob_cov)
+        splat_gaussians(canvas.direct, [y], [x], [g.core_flux * beam_area], beam_cov[None])
+        canvas.bright.append((np.r_[y], np.r_[x], np.r_[s]))
+        canvas.radio_galaxies.append(dict(kind=str(kind), y=y, x=x, flux=s, size_kpc=np.nan,
+                                          size_pix=size, cluster=ci))
+
+
+def _radio_galaxy_specs(rng, grid, config, clusters):
+    """(kind, y, x, flux, size in pixels, cluster index or -1) of each radio galaxy."""
+    gy, gx = grid.full
+    pix = grid.pixel_scale
+    n_rg = rng.poisson(config.radio_galaxy_density * grid.area_deg2)
+    specs = [(rng.choice(["FRI", "FRII", "head-tail", "WAT"], p=[0.35, 0.45, 0.1, 0.1]),
+              rng.uniform(0, gy), rng.uniform(0, gx),
+              10 ** rng.uniform(np.log10(5e-3), 0.0),
+              10 ** rng.uniform(np.log10(30), np.log10(240)) / pix, -1)
+             for _ in range(n_rg)]
     for i, c in enumerate(clusters):
-        if rng_rg.uniform() < 0.35:
+        if rng.uniform() < 0.35:
             kpc_c = kpc_per_arcsec(c["z"]) * pix
-            r = rng_rg.uniform(0, 0.6) * c["r500"] / kpc_c
-            phi = rng_rg.uniform(0, 2 * np.pi)
-            rg_specs.append((rng_rg.choice(["head-tail", "WAT"]), c["y"] + r * np.sin(phi),
-                             c["x"] + r * np.cos(phi), 10 ** rng_rg.uniform(-2.3, -0.5),
-                             rng_rg.uniform(60, 400) / kpc_c, i))
-    for kind, y, x, s, size, ci in rg_specs:
-        g = radio_galaxy(rng_rg, str(kind), y, x, flux=s, size=size)
-        splat_gaussians(model, g.blob_y, g.blob_x, g.blob_flux, g.blob_cov)
-        splat_gaussians(direct, [y], [x], [g.core_flux * beam_area], beam_cov[None])
-        art_y.append(np.r_[y])
-        art_x.append(np.r_[x])
-        art_s.append(np.r_[s])
-        rg_rows.append(dict(kind=str(kind), y=y, x=x, flux=s, size_kpc=np.nan,
-                            size_pix=size, cluster=ci))
+            r = rng.uniform(0, 0.6) * c["r500"] / kpc_c
+            phi = rng.uniform(0, 2 * np.pi)
+            specs.append((rng.choice(["head-tail", "WAT"]), c["y"] + r * np.sin(phi),
+                          c["x"] + r * np.cos(phi), 10 ** rng.uniform(-2.3, -0.5),
+                          rng.uniform(60, 400) / kpc_c, i))
+    return specs
 
-    # ---- observe: beam, noise, artefacts -------------------------------------------
-    kern = instrument_kernels(cfg, grid)
-    kinds = sorted({c.kind for c in comps})
+
+# ---- stage 4: the instrument -------------------------------------------------------------
+
+def _observe(rng_noise, rng_art, rng_blank, grid, instrument, canvas):
+    """
+    Observe the sky: restoring beam, correlated noise, artefacts, blanked edges.
+
+    Parameters
+    ----------
+    rng_noise, rng_art, rng_blank : `numpy.random.Generator`
+        The streams of the noise, the artefacts and the blanking.
+    grid : `_Grid`
+    instrument : `InstrumentConfig`
+    canvas : `_Sky`
+
+    Returns
+    -------
+    `_Observation`
+        Image (NaN where blanked) and its parts, cropped to the image.
+    """
+    kern = instrument_kernels(instrument, grid.full)
+    sky, diffuse_sky, class_skies = _convolve(grid, kern, canvas)
+    rms, noise = _noise(rng_noise, grid, kern, instrument)
+    if instrument.artefacts:
+        art = _artefacts(rng_art, grid, kern, instrument, canvas.bright)
+    else:
+        art = np.zeros(grid.shape)
+    blank = _blank(rng_blank, grid.shape, instrument.blank_edges)
+    image = np.where(blank, np.nan, sky + noise + art)
+    return _Observation(image, sky, diffuse_sky, class_skies, noise, art, rms, blank)
+
+
+def _convolve(grid, kern, canvas):
+    """The beam-convolved sky, diffuse sky and sky of each diffuse kind (cropped)."""
+    kinds = sorted({c.kind for c in canvas.components})
     class_skies = {}
     diffuse_total_ft = 0
     for kind in kinds:
-        chan = np.zeros(grid)
-        for comp in comps:
+        chan = np.zeros(grid.full)
+        for comp in canvas.components:
             if comp.kind == kind:
                 dfs.add_stamp(chan, comp)
         ft = fft.rfft2(chan) * kern.beam
         diffuse_total_ft = diffuse_total_ft + ft
-        class_skies[kind] = fft.irfft2(ft, s=grid)[oy:oy + ny, ox:ox + nx]
-    sky_full = fft.irfft2(fft.rfft2(model) * kern.beam + diffuse_total_ft, s=grid) + direct
-    if kinds:
-        diffuse_sky = sum(class_skies.values())
-    else:
-        diffuse_sky = np.zeros((ny, nx))
-    rms = sigma * rms_variation(rng_noise, (ny, nx), cfg.noise_variation)
-    noise_img = correlated_noise(rng_noise, kern)[oy:oy + ny, ox:ox + nx] * rms
+        class_skies[kind] = grid.crop(fft.irfft2(ft, s=grid.full))
+    sky_full = (fft.irfft2(fft.rfft2(canvas.model) * kern.beam + diffuse_total_ft, s=grid.full)
+                + canvas.direct)
+    diffuse_sky = sum(class_skies.values()) if kinds else np.zeros(grid.shape)
+    return grid.crop(sky_full), diffuse_sky, class_skies
 
-    art = np.zeros((ny, nx))
-    if cfg.artefacts:
-        ay, ax, as_ = np.concatenate(art_y), np.concatenate(art_x), np.concatenate(art_s)
-        peak = as_  # Jy/beam for point-like sources (upper bound for extended ones)
-        hot = peak > cfg.artefact_snr * sigma
-        ay, ax, as_ = ay[hot], ax[hot], as_[hot]
-        if as_.size:
-            lo, hi = cfg.residual_fraction
-            frac = 10 ** rng_art.uniform(np.log10(max(lo, 1e-6)), np.log10(max(hi, 1e-6)),
-                                         as_.size)
-            resid = np.zeros(grid)
-            splat_points(resid, ay, ax, as_ * frac)
-            art_ft = fft.rfft2(resid) * kern.residual
-            if kern.errors:
-                which = rng_art.integers(0, len(kern.errors), as_.size)
-                scale = 10 ** rng_art.normal(0, 0.3, as_.size)
-                for k, err in enumerate(kern.errors):
-                    sel = which == k
-                    if np.any(sel):
-                        e = np.zeros(grid)
-                        splat_points(e, ay[sel], ax[sel], as_[sel] * scale[sel])
-                        art_ft = art_ft + fft.rfft2(e) * err
-            art = fft.irfft2(art_ft, s=grid)[oy:oy + ny, ox:ox + nx]
 
-    sky = sky_full[oy:oy + ny, ox:ox + nx]
-    image = sky + noise_img + art
-    if blank_edges:
-        frac = 0.15 if blank_edges is True else float(blank_edges)
-        blank = blank_mask(rng_blank, (ny, nx), fraction=frac)
-    else:
-        blank = np.zeros((ny, nx), bool)
-    image = np.where(blank, np.nan, image)
+def _noise(rng, grid, kern, instrument):
+    """The local rms and the noise: beam-correlated, with a smooth rms variation."""
+    rms = instrument.noise * rms_variation(rng, grid.shape, instrument.noise_variation)
+    noise = grid.crop(correlated_noise(rng, kern)) * rms
+    return rms, noise
 
-    mask = truth_mask(diffuse_sky, rms, level=mask_level)
-    labels = label_image(class_skies, rms, level=mask_level)
+
+def _artefacts(rng, grid, kern, instrument, bright):
+    """Deconvolution residuals and calibration-error patterns around bright sources."""
+    ay, ax, as_ = (np.concatenate(parts) for parts in zip(*bright))
+    peak = as_  # Jy/beam for point-like sources (upper bound for extended ones)
+    hot = peak > instrument.artefact_snr * instrument.noise
+    ay, ax, as_ = ay[hot], ax[hot], as_[hot]
+    if not as_.size:
+        return np.zeros(grid.shape)
+    lo, hi = instrument.residual_fraction
+    frac = 10 ** rng.uniform(np.log10(max(lo, 1e-6)), np.log10(max(hi, 1e-6)), as_.size)
+    resid = np.zeros(grid.full)
+    splat_points(resid, ay, ax, as_ * frac)
+    art_ft = fft.rfft2(resid) * kern.residual
+    if kern.errors:
+        which = rng.integers(0, len(kern.errors), as_.size)
+        scale = 10 ** rng.normal(0, 0.3, as_.size)
+        for k, err in enumerate(kern.errors):
+            sel = which == k
+            if np.any(sel):
+                e = np.zeros(grid.full)
+                splat_points(e, ay[sel], ax[sel], as_[sel] * scale[sel])
+                art_ft = art_ft + fft.rfft2(e) * err
+    return grid.crop(fft.irfft2(art_ft, s=grid.full))
+
+
+def _blank(rng, shape, fraction):
+    """True where an irregular mosaic edge blanks the image (nowhere if ``fraction`` is 0)."""
+    if fraction:
+        return blank_mask(rng, shape, fraction=fraction)
+    return np.zeros(shape, bool)
+
+
+# ---- stage 5: truth and tables ----------------------------------------------------------
+
+def _assemble(grid, structure, canvas, observed, sky, clusters, instrument, *, seed):
+    """
+    Make the truth mask and labels, the header and the tables, and return the field.
+
+    Parameters
+    ----------
+    grid : `_Grid`
+    structure : `_Structure`
+    canvas : `_Sky`
+    observed : `_Observation`
+    sky : `SkyConfig`
+    clusters : `ClusterConfig`
+    instrument : `InstrumentConfig`
+    seed : int, `numpy.random.SeedSequence` or None
+        Recorded in ``meta``.
+
+    Returns
+    -------
+    `SimulatedField`
+    """
+    level = clusters.mask_level
+    mask = truth_mask(observed.diffuse_sky, observed.rms, level=level)
+    labels = label_image(observed.class_skies, observed.rms, level=level)
     if labels is None:
-        labels = np.zeros((ny, nx), np.int16)
-
-    # ---- tables -----------------------------------------------------------------------
-    header = lotss_header((ny, nx), center=center, pixel_scale=pix, beam=cfg.beam,
-                          frequency=cfg.frequency,
+        labels = np.zeros(grid.shape, np.int16)
+    z, pix, (oy, ox) = structure.z, grid.pixel_scale, grid.offset
+    header = lotss_header(grid.shape, center=sky.center_coord, pixel_scale=pix,
+                          beam=instrument.beam, frequency=instrument.frequency,
                           extra={"SIMZ": (round(z, 5), "redshift of the simulated structure"),
-                                 "SIMNOISE": (sigma, "[Jy/beam] median thermal noise"),
-                                 "SIMMASK": (mask_level, "truth mask level / noise")})
+                                 "SIMNOISE": (instrument.noise, "[Jy/beam] median thermal noise"),
+                                 "SIMMASK": (level, "truth mask level / noise")})
     wcs = WCS(header).celestial
-    clusters_tab = _cluster_table(clusters, comps, oy, ox, wcs, pix, mask)
-    sources_tab = _source_table(comps, rg_rows, oy, ox, wcs)
-    meta = {"redshift": z, "seed": None if isinstance(seed, np.random.Generator) else seed,
-            "n_compact": n_compact, "n_radio_galaxies": len(rg_rows),
-            "kpc_per_pixel": kpc_pix, "pad": (oy, ox)}
+    clusters_tab = _cluster_table(structure.clusters, canvas.components, oy, ox, wcs, pix, mask)
+    sources_tab = _source_table(canvas.components, canvas.radio_galaxies, oy, ox, wcs)
+    meta = {"redshift": z, "seed": seed, "n_compact": canvas.n_compact,
+            "n_radio_galaxies": len(canvas.radio_galaxies),
+            "kpc_per_pixel": structure.kpc_per_pixel, "pad": (oy, ox)}
     f32 = np.float32
-    return SimulatedField(image.astype(f32), sky.astype(f32), diffuse_sky.astype(f32),
-                          noise_img.astype(f32), np.asarray(art, f32), rms.astype(f32), mask,
-                          labels, blank, clusters_tab, sources_tab, header, cfg, meta)
+    o = observed
+    return SimulatedField(o.image.astype(f32), o.sky.astype(f32), o.diffuse_sky.astype(f32),
+                          o.noise.astype(f32), np.asarray(o.artefacts, f32), o.rms.astype(f32),
+                          mask, labels, o.blank, clusters_tab, sources_tab, header, instrument,
+                          meta)
 
 
 def _cluster_table(clusters, comps, oy, ox, wcs, pix, mask):

@@ -32,8 +32,7 @@ def parse_beam(beam):
 
     ``beam`` may be a single angle (circular beam), a tuple ``(major, minor)`` or
     ``(major, minor, pa)`` of angles, or any object with ``major``, ``minor`` and
-    ``pa`` attributes (e.g. ``astropy_radiounet.image.GaussianBeam`` or
-    ``radio_beam.Beam``). Bare numbers are arcsec (widths) and deg (pa).
+    ``pa`` attributes (e.g. ``radio_beam.Beam``). Bare numbers are arcsec (widths) and deg (pa).
 
     Examples
     --------
@@ -66,12 +65,16 @@ class InstrumentConfig:
     """
     Instrument parameters of a simulated survey (hashable: the cache key of its kernels).
 
+    The values are checked when the configuration is made; Quantities are
+    accepted and stored as bare numbers in the units below.
+
     Parameters
     ----------
     pixel_scale : float
         Pixel size in arcsec.
     beam : tuple of float
-        Restoring beam ``(major, minor, pa)`` in arcsec, arcsec, deg.
+        Restoring beam ``(major, minor, pa)`` in arcsec, arcsec, deg (anything
+        `parse_beam` understands); the minor axis must span at least 1.5 pixels.
     noise : float
         Median rms of the thermal noise in Jy/beam.
     frequency : float
@@ -94,6 +97,19 @@ class InstrumentConfig:
         Declination (deg) of the pointing, used for the uv-coverage.
     synthesis_hours : float
         Length of the observation in hours (earth-rotation synthesis).
+    blank_edges : float or bool
+        Fraction of the field blanked (NaN) along an irregular mosaic edge, in
+        [0, 1): 0 or False for none, True for 0.15. Stored as the fraction.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> InstrumentConfig(beam=20 * u.arcsec, pixel_scale=5.0, blank_edges=True).blank_edges
+    0.15
+    >>> InstrumentConfig(noise=-1e-4)
+    Traceback (most recent call last):
+    ...
+    ValueError: noise=-0.0001 must be finite and positive
     """
 
     pixel_scale: float = 1.5
@@ -109,6 +125,41 @@ class InstrumentConfig:
     artefact_scale: float = 90.0
     declination: float = 55.0
     synthesis_hours: float = 8.0
+    blank_edges: float = 0.0
+
+    def __post_init__(self):
+        def put(name, value):
+            object.__setattr__(self, name, value)  # frozen
+
+        def number(name, unit, **kw):
+            put(name, to_value(name, getattr(self, name), unit, **kw))
+
+        number("pixel_scale", u.arcsec)
+        put("beam", parse_beam(self.beam))
+        if self.beam[1] < 1.5 * self.pixel_scale:
+            msg = (f"beam={self.beam!r} (arcsec) is smaller than 1.5 pixels of "
+                   f"pixel_scale={self.pixel_scale!r} arcsec; use a larger beam or smaller "
+                   "pixels (LoTSS: 6 arcsec beam, 1.5 arcsec pixels)")
+            raise ValueError(msg)
+        noise = self.noise
+        if isinstance(noise, u.Quantity) and noise.unit.is_equivalent(u.Jy / u.beam):
+            noise = noise.to(u.Jy / u.beam).value
+        put("noise", to_value("noise", noise, u.Jy))
+        number("frequency", u.Hz)
+        number("noise_correlation", u.arcsec)
+        number("noise_variation", u.dimensionless_unscaled, allow_zero=True)
+        put("artefacts", bool(self.artefacts))
+        put("residual_fraction", check_range("residual_fraction", self.residual_fraction,
+                                             low=0.0, high=1.0))
+        number("calibration_error", u.deg, allow_zero=True)
+        number("artefact_snr", u.dimensionless_unscaled)
+        number("artefact_scale", u.arcsec)
+        number("declination", u.deg, positive=False)
+        if not -90 < self.declination < 90:
+            msg = f"declination={self.declination!r} must lie strictly between -90 and 90 deg"
+            raise ValueError(msg)
+        number("synthesis_hours", u.hour)
+        put("blank_edges", _blank_fraction(self.blank_edges))
 
     @classmethod
     def from_arguments(cls, *, pixel_scale=1.5 * u.arcsec, beam=6 * u.arcsec,
@@ -116,39 +167,21 @@ class InstrumentConfig:
                        noise_correlation=None, noise_variation=0.1, artefacts=True,
                        residual_fraction=(0.003, 0.03), calibration_error=3 * u.deg,
                        artefact_snr=30.0, artefact_scale=90 * u.arcsec, declination=55 * u.deg,
-                       synthesis_hours=8.0):
-        """Build a configuration from user arguments (Quantities or bare numbers)."""
-        pix = to_value("pixel_scale", pixel_scale, u.arcsec)
+                       synthesis_hours=8.0, blank_edges=False):
+        """
+        Build a configuration from user arguments (Quantities or bare numbers).
+
+        As the constructor, but with the defaults as Quantities and
+        ``noise_correlation=None`` meaning the beam major axis.
+        """
         bm = parse_beam(beam)
-        if isinstance(noise, u.Quantity) and noise.unit.is_equivalent(u.Jy / u.beam):
-            noise = noise.to(u.Jy / u.beam)
-            noise = noise.value
-        sigma = to_value("noise", noise, u.Jy)
-        if bm[1] < 1.5 * pix:
-            msg = (f"beam={beam!r} is smaller than 1.5 pixels of pixel_scale={pixel_scale!r}; "
-                   "use a larger beam or smaller pixels (LoTSS: 6 arcsec beam, 1.5 arcsec pixels)")
-            raise ValueError(msg)
-        corr = bm[0] if noise_correlation is None else to_value(
-            "noise_correlation", noise_correlation, u.arcsec)
-        dec = to_value("declination", declination, u.deg, positive=False)
-        if not -90 < dec < 90:
-            msg = f"declination={declination!r} must lie strictly between -90 and 90 deg"
-            raise ValueError(msg)
-        return cls(pixel_scale=pix, beam=bm, noise=sigma,
-                   frequency=to_value("frequency", frequency, u.Hz),
-                   noise_correlation=corr,
-                   noise_variation=to_value("noise_variation", noise_variation,
-                                            u.dimensionless_unscaled, allow_zero=True),
-                   artefacts=bool(artefacts),
-                   residual_fraction=check_range("residual_fraction", residual_fraction,
-                                                 low=0.0, high=1.0),
-                   calibration_error=to_value("calibration_error", calibration_error, u.deg,
-                                              allow_zero=True),
-                   artefact_snr=to_value("artefact_snr", artefact_snr,
-                                         u.dimensionless_unscaled),
-                   artefact_scale=to_value("artefact_scale", artefact_scale, u.arcsec),
-                   declination=dec,
-                   synthesis_hours=to_value("synthesis_hours", synthesis_hours, u.hour))
+        corr = bm[0] if noise_correlation is None else noise_correlation
+        return cls(pixel_scale=pixel_scale, beam=bm, noise=noise, frequency=frequency,
+                   noise_correlation=corr, noise_variation=noise_variation,
+                   artefacts=artefacts, residual_fraction=residual_fraction,
+                   calibration_error=calibration_error, artefact_snr=artefact_snr,
+                   artefact_scale=artefact_scale, declination=declination,
+                   synthesis_hours=synthesis_hours, blank_edges=blank_edges)
 
     @property
     def beam_pixels(self):
@@ -160,6 +193,21 @@ class InstrumentConfig:
         """Beam solid angle in pixels (sum of the peak-normalised beam)."""
         a, b = self.beam_pixels
         return np.pi * a * b / (4 * np.log(2))
+
+
+def _blank_fraction(blank_edges):
+    """The blanked fraction from ``blank_edges`` (bool or number in [0, 1))."""
+    if blank_edges is True:
+        return 0.15
+    try:
+        frac = float(blank_edges)
+    except (TypeError, ValueError):
+        frac = np.nan
+    if not 0.0 <= frac < 1.0:
+        msg = (f"blank_edges={blank_edges!r} must be a fraction in [0, 1) of the field to "
+               "blank, or a bool (True: 0.15, False: none)")
+        raise ValueError(msg)
+    return frac
 
 
 @lru_cache(maxsize=1)

@@ -7,9 +7,7 @@ found from their headers, a cutout of the aperture (``factor`` x R500) plus
 context is segmented, and the detection ratio R is measured.  The result is a
 `~astropy.table.QTable` with R, coverage, class, the mosaic used and flags.
 
-Choice of mosaic: of the mosaics whose footprint holds the cluster centre,
-the one covering the largest fraction of the aperture; among equals, the one
-whose centre is nearest (LoTSS noise rises away from a pointing centre).
+Choice of mosaic: see `~astropy_radiounet.survey.MosaicIndex`.
 
 Runs are resumable: each cluster's result is written atomically to
 ``<output_dir>/units/<name>.json`` as soon as it is known, and the final
@@ -38,32 +36,33 @@ Parallel runs follow reproject's ``parallel=`` convention
 integer (one local process per CPU core, or that many), or ``'current-scheduler'``
 (whatever dask scheduler is active, for example a ``dask.distributed``
 client connected to an HPC cluster).  Tasks carry the cluster row, the
-mosaic path and the model settings; each worker builds the segmenter once.
+mosaic path and the segmenter, which pickles as its settings
+(`~astropy_radiounet.segmentation.SegmenterBase`): each worker builds it,
+and loads its model, once.
 """
 
-import hashlib
 import json
 import logging
 import re
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from astropy.io import fits
 from astropy.table import QTable
-from astropy.wcs import WCS, FITSFixedWarning
 
-from ..exceptions import BlankDataWarning, CatalogWarning, SkippedInputWarning
-from ..clusters.catalogs import catalog_r500
-from ..clusters.r500 import DEFAULT_APERTURE_FACTOR, angular_radius
+from ..clusters.catalogs import catalog_apertures
+from ..clusters.r500 import DEFAULT_APERTURE_FACTOR
+from ..exceptions import BlankDataWarning, CatalogWarning
 from ..utils.files import atomic_write
 from ..utils.parallel import run_tasks
+from .manifests import check_run_manifest, model_identity, write_json_atomic
+from .mosaics import MosaicIndex
+from .products import product_path
 
-__all__ = ["Mosaic", "MosaicIndex", "SegmenterSettings", "classify_clusters"]
+__all__ = ["classify_clusters"]
 
 log = logging.getLogger(__name__)
 
@@ -78,126 +77,18 @@ MEASURED_STATUSES = ("ok", "blank")
 _ROW_KEYS = ("ra", "dec", "z", "r500_kpc", "radius_arcmin")
 
 
-@dataclass(frozen=True)
-class Mosaic:
-    """A mosaic's path, celestial WCS and shape, read from its header only."""
+def _check_segmenter(segmenter):
+    """The default segmenter for `None`; a clear error for anything but a segmenter."""
+    from ..segmentation.base import SegmenterBase
+    from ..segmentation.segmenter import RadioUNetSegmenter
 
-    path: str
-    wcs: WCS
-    shape: tuple
-
-    @classmethod
-    def from_path(cls, path):
-        """Read the header of the first image HDU (no pixel data is read)."""
-        with fits.open(path, memmap=True) as hdulist:
-            for hdu in hdulist:
-                if hdu.is_image and hdu.header.get("NAXIS", 0) >= 2:
-                    header = hdu.header
-                    break
-            else:
-                msg = f"{path} holds no image HDU."
-                raise ValueError(msg)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FITSFixedWarning)
-            wcs = WCS(header).celestial
-        shape = (int(header["NAXIS2"]), int(header["NAXIS1"]))
-        return cls(str(path), wcs, shape)
-
-    def aperture_coverage(self, coord, radius, n_samples=400):
-        """
-        Fraction of a circular aperture that falls inside the image bounds
-        (geometry only; blank pixels are accounted for later).
-        """
-        rng = np.random.default_rng(0)
-        r = radius.to_value(u.deg) * np.sqrt(rng.uniform(0, 1, n_samples))
-        theta = rng.uniform(0, 2 * np.pi, n_samples)
-        points = coord.directional_offset_by(theta * u.rad, r * u.deg)
-        x, y = self.wcs.world_to_pixel(points)
-        inside = (x > -0.5) & (x < self.shape[1] - 0.5) & (y > -0.5) & (y < self.shape[0] - 0.5)
-        return float(np.mean(inside))
-
-    def centre_offset(self, coord):
-        """Angular distance of ``coord`` from the image centre."""
-        centre = self.wcs.pixel_to_world((self.shape[1] - 1) / 2, (self.shape[0] - 1) / 2)
-        return coord.separation(centre)
-
-
-class MosaicIndex:
-    """
-    The footprints of a set of mosaics.
-
-    Parameters
-    ----------
-    paths : iterable of str or path
-        FITS mosaics.  Unreadable files are skipped with a warning and listed
-        in ``unreadable``.
-    """
-
-    def __init__(self, paths):
-        self.mosaics = []
-        self.unreadable = {}
-        for path in paths:
-            try:
-                self.mosaics.append(Mosaic.from_path(path))
-            except (OSError, ValueError, KeyError) as exc:
-                self.unreadable[str(path)] = str(exc)
-                warnings.warn(f"Skipping mosaic {path}: {exc}", SkippedInputWarning, stacklevel=2)
-
-    def best(self, coord, radius):
-        """
-        The mosaic that best covers an aperture, and its geometric coverage.
-
-        Returns
-        -------
-        mosaic : `Mosaic` or `None`
-            `None` when no mosaic holds the aperture's centre.
-        coverage : float
-        """
-        candidates = []
-        for mosaic in self.mosaics:
-            x, y = mosaic.wcs.world_to_pixel(coord)
-            if not (-0.5 < x < mosaic.shape[1] - 0.5 and -0.5 < y < mosaic.shape[0] - 0.5):
-                continue
-            coverage = mosaic.aperture_coverage(coord, radius)
-            candidates.append((-coverage, mosaic.centre_offset(coord).deg, mosaic))
-        if not candidates:
-            return None, 0.0
-        candidates.sort(key=lambda item: item[:2])
-        return candidates[0][2], -candidates[0][0]
-
-
-@dataclass(frozen=True)
-class SegmenterSettings:
-    """
-    How to build the segmenter: what a task carries instead of a model.
-
-    Workers build one `~astropy_radiounet.RadioUNetSegmenter` per distinct
-    settings and keep it for all their tasks.
-    """
-
-    backbone: str = "unet"
-    weights: str = "default"
-    threshold: float | None = None
-    n_pixels: int | None = None
-    tile_shape: tuple = (768, 768)
-    batch_size: int = 4
-
-    def build(self):
-        from ..segmentation.segmenter import RadioUNetSegmenter
-
-        return RadioUNetSegmenter(self.n_pixels, threshold=self.threshold,
-                                  backbone=self.backbone, weights=self.weights,
-                                  tile_shape=self.tile_shape, batch_size=self.batch_size)
-
-
-_SEGMENTERS = {}
-
-
-def segmenter_for(settings):
-    """The segmenter of these settings, built once per process."""
-    if settings not in _SEGMENTERS:
-        _SEGMENTERS[settings] = settings.build()
-    return _SEGMENTERS[settings]
+    if segmenter is None:
+        return RadioUNetSegmenter()
+    if not isinstance(segmenter, SegmenterBase):
+        msg = (f"segmenter must be a RadioUNetSegmenter (or another SegmenterBase); got "
+               f"{type(segmenter).__name__}.  Build one with RadioUNetSegmenter(weights=...).")
+        raise TypeError(msg)
+    return segmenter
 
 
 def _unit_name(name):
@@ -218,94 +109,6 @@ def _check_unit_names(names):
                f"would be lost.  Make the names distinct in the catalogue, or map another "
                f"name column with columns={{'name': ...}} (--column name=...).")
         raise ValueError(msg)
-
-
-def _model_identity(card):
-    """What of a model card determines its probabilities, for a run manifest."""
-    values = card.to_dict()
-    keys = ("backbone", "config", "pixel_scale_arcsec", "beam", "normalisation",
-            "noise_box_size", "calibration", "sha256")
-    text = json.dumps({key: values[key] for key in keys}, sort_keys=True)
-    return {"weights_sha256": card.sha256,
-            "card_sha256": hashlib.sha256(text.encode()).hexdigest()}
-
-
-def _flatten(values, prefix=""):
-    flat = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def check_run_manifest(path, settings, *, results_exist, info=None):
-    """
-    Record a run's settings, or refuse a rerun whose settings differ.
-
-    Parameters
-    ----------
-    path : path
-        The manifest (JSON), in the run's output directory.
-    settings : dict
-        The settings that determine the results (JSON-serialisable; nested
-        dictionaries are compared key by key).
-    results_exist : bool
-        Whether the output directory holds results already.
-    info : dict, optional
-        Recorded but not compared (model name, package version, ...).
-
-    Raises
-    ------
-    ValueError
-        If the manifest records other settings, or if results exist without
-        a manifest (their settings are unknown).
-    """
-    from .. import __version__
-
-    path = Path(path)
-    current = json.loads(json.dumps(settings))
-    fix = (f"Use a new output directory, or delete {str(path.parent)!r} to start again.")
-    if path.is_file():
-        earlier = json.loads(path.read_text())["settings"]
-        old, new = _flatten(earlier), _flatten(current)
-        differing = [f"{key} was {old.get(key)!r} and is now {new.get(key)!r}"
-                     for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
-        if differing:
-            msg = (f"The output directory {str(path.parent)!r} holds results of a run with "
-                   f"other settings ({'; '.join(differing)}); resuming would mix results "
-                   f"of both.  {fix}")
-            raise ValueError(msg)
-        return
-    if results_exist:
-        msg = (f"The output directory {str(path.parent)!r} holds results but no run "
-               f"manifest ({path.name}), so the settings they were made with are unknown "
-               f"and resuming could mix results.  {fix}")
-        raise ValueError(msg)
-    manifest = {"settings": current, "version": __version__,
-                "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **(info or {})}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_json_atomic(path, manifest)
-
-
-def _write_json_atomic(path, values):
-    with atomic_write(path) as temporary:
-        temporary.write_text(json.dumps(values, indent=1))
-
-
-def _apertures(catalog, factor):
-    """R500 (kpc) and aperture radius (arcmin) per row, with why a row has none."""
-    r500 = catalog_r500(catalog)
-    z = np.asarray(catalog["z"], dtype=float)
-    with np.errstate(invalid="ignore"):
-        has_z = np.isfinite(z) & (z > 0)
-    problems = np.where(~has_z, "no_redshift", np.where(np.isfinite(r500), "", "no_size"))
-    radius = np.full(len(catalog), np.nan) * u.arcmin
-    good = problems == ""
-    if good.any():
-        radius[good] = angular_radius(factor * r500[good], z[good])
-    return r500, radius, problems
 
 
 _PROBLEM_REASONS = {
@@ -358,30 +161,25 @@ def _classify_unit(task):
         result.update(status="off_footprint", reason="no mosaic holds the cluster centre")
         return result
     try:
-        from astropy.nddata import Cutout2D
-
-        from ..image.read import read_image
         from ..clusters.detection_ratio import DetectionRatio
+        from ..image.read import read_image
 
-        segmenter = segmenter_for(task["settings"])
+        segmenter = task["segmenter"]
         plane = read_image(task["mosaic"])
         coord = SkyCoord(task["row"]["ra"] * u.deg, task["row"]["dec"] * u.deg)
         radius = task["row"]["radius_arcmin"] * u.arcmin
         side = 2 * radius * task["context"]
-        cutout = Cutout2D(plane.data, coord, (side, side), wcs=plane.wcs, mode="partial",
-                          fill_value=np.nan)
-        cut_plane = read_image(fits.PrimaryHDU(np.asarray(cutout.data, dtype=np.float32),
-                                               header=_plane_header(cutout.wcs, plane)))
+        cut_plane = plane.cutout(coord, (side, side))
         probability = segmenter.predict_probability(cut_plane)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BlankDataWarning)  # recorded as status "blank"
-            stats = DetectionRatio(probability, coord, radius, wcs=cutout.wcs)
+            stats = DetectionRatio(probability, coord, radius, wcs=cut_plane.wcs)
         threshold = task["ratio_threshold"]
         ratio = float(stats.ratio[0])
         flags = []
         if stats.coverage[0] < PARTIAL_COVERAGE:
             flags.append("partial")
-        x, y = cutout.wcs.world_to_pixel(coord)
+        x, y = cut_plane.wcs.world_to_pixel(coord)
         centre = probability[int(round(float(y))), int(round(float(x)))]
         if not np.isfinite(centre):
             flags.append("blank_centre")
@@ -392,48 +190,31 @@ def _classify_unit(task):
                       detected=bool(threshold is not None and ratio > threshold),
                       flags=",".join(flags))
         if task["products_dir"] is not None:
-            _write_products(task, cutout, cut_plane, probability, stats, segmenter)
+            _write_products(task, cut_plane, probability, stats, segmenter)
     except Exception as exc:  # noqa: BLE001 - one failing unit never stops the run
         result.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
     return result
 
 
-def _plane_header(wcs, plane):
-    header = wcs.to_header()
-    if plane.beam is not None:
-        header["BMAJ"] = plane.beam.major.to_value(u.deg)
-        header["BMIN"] = plane.beam.minor.to_value(u.deg)
-        header["BPA"] = plane.beam.pa.to_value(u.deg)
-    header["BUNIT"] = plane.unit.to_string()
-    return header
-
-
-def _write_products(task, cutout, cut_plane, probability, stats, segmenter):
+def _write_products(task, cut_plane, probability, stats, segmenter):
     """Probability cutout (FITS), overlay (PNG) and aperture (DS9) of one cluster."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from ..visualization import plot_overlay
+    from .products import product_header, product_path, save_figure, write_fits, write_regions
 
-    stem = Path(task["products_dir"]) / _unit_name(task["row"]["name"])
-    header = cutout.wcs.to_header()
-    header["OBJECT"] = task["row"]["name"][:68]
-    header["RATIO"] = (float(stats.ratio[0]), "detection ratio in the aperture")
-    hdu = fits.PrimaryHDU(probability, header=header)
-    hdu.writeto(f"{stem}_probability.fits", overwrite=True)
-    stats.to_regions().write(f"{stem}_aperture.reg", format="ds9", overwrite=True)
-    values, _ = cut_plane.read()
-    ax = plot_overlay(np.where(np.isfinite(cutout.data), values, np.nan), probability,
-                      wcs=cutout.wcs, threshold=segmenter.threshold,
+    directory, stem = task["products_dir"], _unit_name(task["row"]["name"])
+    header = product_header(cut_plane.wcs, segmenter, OBJECT=task["row"]["name"][:68],
+                            RATIO=(float(stats.ratio[0]), "detection ratio in the aperture"))
+    write_fits(product_path(directory, stem, "probability"), probability, header)
+    write_regions(product_path(directory, stem, "aperture"), stats.to_regions())
+    values, valid = cut_plane.read()
+    ax = plot_overlay(np.where(valid, values, np.nan), probability,
+                      wcs=cut_plane.wcs, threshold=segmenter.threshold,
                       title=f"{task['row']['name']}: R = {stats.ratio[0]:.4f}")
-    stats.to_regions()[0].to_pixel(cutout.wcs).plot(ax=ax, edgecolor="yellow", lw=1.5)
-    ax.figure.savefig(f"{stem}_overlay.png", dpi=100, bbox_inches="tight")
-    plt.close(ax.figure)
+    stats.to_regions()[0].to_pixel(cut_plane.wcs).plot(ax=ax, edgecolor="yellow", lw=1.5)
+    save_figure(ax.figure, product_path(directory, stem, "overlay"))
 
 
-def classify_clusters(catalog, images, *, output_dir, settings=None,
+def classify_clusters(catalog, images, *, output_dir, segmenter=None,
                       factor=DEFAULT_APERTURE_FACTOR, context=1.5, ratio_threshold=None,
                       products=False, parallel=False, progress_bar=False):
     """
@@ -448,8 +229,9 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
     output_dir : str or path
         Where the per-cluster units, the final table
         (``clusters_classified.ecsv``) and the products go.
-    settings : `SegmenterSettings`, optional
-        Model settings (default weights by default).
+    segmenter : `~astropy_radiounet.RadioUNetSegmenter`, optional
+        The segmenter; ``RadioUNetSegmenter()`` (the shipped model) by
+        default.  Parallel runs send it to the workers as its settings.
     factor : float, optional
         Aperture radius in units of R500.
     context : float, optional
@@ -494,15 +276,15 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
 
     started = time.perf_counter()
     _check_unit_names(catalog["name"])
-    settings = settings or SegmenterSettings()
-    card = segmenter_for(settings).card  # a bad model is reported before any work
+    segmenter = _check_segmenter(segmenter)
+    card = segmenter.card
     if ratio_threshold is None:
         ratio_threshold = card.detection_ratio_threshold
     output_dir = Path(output_dir)
     units_dir = output_dir / "units"
     check_run_manifest(
         output_dir / "classify_manifest.json",
-        {"model": _model_identity(card), "factor": float(factor), "context": float(context),
+        {"model": model_identity(card), "factor": float(factor), "context": float(context),
          "ratio_threshold": None if ratio_threshold is None else float(ratio_threshold)},
         results_exist=units_dir.is_dir() and any(units_dir.glob("*.json")),
         info={"command": "classify", "model_name": card.name})
@@ -512,52 +294,14 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
         products_dir = output_dir / "products"
         products_dir.mkdir(exist_ok=True)
     index = MosaicIndex(images)
-    r500, radius, problems = _apertures(catalog, factor)
-    tasks, unmeasurable, changed = [], [], []
-    counts = {"done": 0, "skipped": 0, "failed": 0, "off_footprint": 0, "no_redshift": 0,
-              "no_size": 0}
-    for i, row in enumerate(catalog):
-        values = {"name": str(row["name"]), "ra": float(row["ra"].to_value(u.deg)),
-                  "dec": float(row["dec"].to_value(u.deg)), "z": float(row["z"]),
-                  "r500_kpc": float(r500[i].to_value(u.kpc)),
-                  "radius_arcmin": float(radius[i].to_value(u.arcmin))}
-        unit_name = _unit_name(values["name"])
-        state = _reusable_unit(units_dir / f"{unit_name}.json", values)
-        if state == "reuse" and products_dir is not None and not (
-                products_dir / f"{unit_name}_overlay.png").is_file():
-            state = "redo"  # measured before without the products asked for now
-        if state == "reuse":
-            counts["skipped"] += 1
-            continue
-        if state == "changed":
-            changed.append(values["name"])
-        task = {"row": values, "mosaic": None, "settings": settings, "context": context,
-                "ratio_threshold": ratio_threshold,
+    template = {"segmenter": segmenter, "context": context, "ratio_threshold": ratio_threshold,
                 "products_dir": None if products_dir is None else str(products_dir)}
-        if problems[i]:
-            unmeasurable.append(_unit_result(task))
-            unmeasurable[-1].update(status=str(problems[i]), reason=_PROBLEM_REASONS[problems[i]])
-            continue
-        mosaic, _ = index.best(SkyCoord(row["ra"], row["dec"]), radius[i])
-        task["mosaic"] = None if mosaic is None else mosaic.path
-        tasks.append(task)
-    if changed:
-        warnings.warn(f"{len(changed)} clusters measured in an earlier run have other "
-                      f"catalogue values now (e.g. {changed[0]!r}): they are measured again.",
-                      CatalogWarning, stacklevel=2)
-    if unmeasurable:
-        n_status = {status: sum(unit["status"] == status for unit in unmeasurable)
-                    for status in _PROBLEM_REASONS}
-        what = {"no_redshift": "no usable redshift (not finite and positive; PSZ2 writes -1 "
-                               "for unknown)",
-                "no_size": "neither a usable R500 nor M500"}
-        listed = "; ".join(f"{n} clusters have {what[status]} (status {status!r})"
-                           for status, n in n_status.items() if n)
-        warnings.warn(f"{listed}: they have no aperture and are recorded unmeasured, e.g. "
-                      f"{unmeasurable[0]['name']!r}.", CatalogWarning, stacklevel=2)
+    tasks, unmeasurable, skipped = _plan_units(catalog, factor, index, units_dir, template)
+    counts = {"done": 0, "skipped": skipped, "failed": 0, "off_footprint": 0,
+              "no_redshift": 0, "no_size": 0}
 
     def record(result):
-        _write_json_atomic(units_dir / f"{_unit_name(result['name'])}.json", result)
+        write_json_atomic(units_dir / f"{_unit_name(result['name'])}.json", result)
         counts["done"] += 1
         if result["status"] in counts:
             counts[result["status"]] += 1
@@ -577,6 +321,59 @@ def classify_clusters(catalog, images, *, output_dir, settings=None,
         table.write(temporary, format="ascii.ecsv", overwrite=True)
     counts["seconds"] = round(time.perf_counter() - started, 1)
     return table, counts
+
+
+def _plan_units(catalog, factor, index, units_dir, template):
+    """
+    The tasks of the clusters to measure now, the unmeasurable ones' results,
+    and the number reused from an earlier run; warns about the changed and
+    the unmeasurable clusters.
+    """
+    r500, radius, problems = catalog_apertures(catalog, factor)
+    products_dir = template["products_dir"]
+    tasks, unmeasurable, changed, skipped = [], [], [], 0
+    for i, row in enumerate(catalog):
+        values = {"name": str(row["name"]), "ra": float(row["ra"].to_value(u.deg)),
+                  "dec": float(row["dec"].to_value(u.deg)), "z": float(row["z"]),
+                  "r500_kpc": float(r500[i].to_value(u.kpc)),
+                  "radius_arcmin": float(radius[i].to_value(u.arcmin))}
+        unit_name = _unit_name(values["name"])
+        state = _reusable_unit(units_dir / f"{unit_name}.json", values)
+        if state == "reuse" and products_dir is not None and not product_path(
+                products_dir, unit_name, "overlay").is_file():
+            state = "redo"  # measured before without the products asked for now
+        if state == "reuse":
+            skipped += 1
+            continue
+        if state == "changed":
+            changed.append(values["name"])
+        task = {"row": values, "mosaic": None, **template}
+        if problems[i]:
+            unmeasurable.append(_unit_result(task))
+            unmeasurable[-1].update(status=str(problems[i]), reason=_PROBLEM_REASONS[problems[i]])
+            continue
+        mosaic, _ = index.best(SkyCoord(row["ra"], row["dec"]), radius[i])
+        task["mosaic"] = None if mosaic is None else mosaic.path
+        tasks.append(task)
+    if changed:
+        warnings.warn(f"{len(changed)} clusters measured in an earlier run have other "
+                      f"catalogue values now (e.g. {changed[0]!r}): they are measured again.",
+                      CatalogWarning, stacklevel=3)
+    if unmeasurable:
+        _warn_unmeasurable(unmeasurable)
+    return tasks, unmeasurable, skipped
+
+
+def _warn_unmeasurable(unmeasurable):
+    n_status = {status: sum(unit["status"] == status for unit in unmeasurable)
+                for status in _PROBLEM_REASONS}
+    what = {"no_redshift": "no usable redshift (not finite and positive; PSZ2 writes -1 "
+                           "for unknown)",
+            "no_size": "neither a usable R500 nor M500"}
+    listed = "; ".join(f"{n} clusters have {what[status]} (status {status!r})"
+                       for status, n in n_status.items() if n)
+    warnings.warn(f"{listed}: they have no aperture and are recorded unmeasured, e.g. "
+                  f"{unmeasurable[0]['name']!r}.", CatalogWarning, stacklevel=4)
 
 
 def _assemble(catalog, units_dir):

@@ -13,10 +13,12 @@ cluster and the distance to it in units of its R500, so that finds beyond
 known clusters stand out.
 
 Per mosaic the outputs are written atomically into ``<output_dir>/<stem>/``
-(`image_stem`: the file name without ``.fits``, ``.fit``, ``.fts`` and a
-compression suffix): ``candidates.ecsv``, ``candidates.reg`` (DS9
-outlines), ``probability.fits``, ``segmentation.fits`` and ``gallery.png``
-(the candidates with the highest integrated probability).  A rerun skips
+(`~astropy_radiounet.survey.image_stem`: the file name without ``.fits``,
+``.fit``, ``.fts`` and a compression suffix): ``candidates.ecsv`` and the products
+(``astropy_radiounet.survey.products``) ``<stem>_probability.fits``,
+``<stem>_segmentation.fits``, ``<stem>_segments.reg`` (DS9 outlines) and
+``<stem>_gallery.png`` (the candidates with the highest integrated
+probability).  A rerun skips
 mosaics whose ``candidates.ecsv`` exists, which is written last, so a
 mosaic that failed or was cut short is searched again; a failing mosaic is
 reported, not raised.  The settings that determine the candidates (the
@@ -36,61 +38,16 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.io import fits
 from astropy.table import QTable, vstack
 from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import CatalogWarning
-from ..clusters.catalogs import catalog_r500
+from ..clusters.catalogs import catalog_apertures, catalog_r500
 from ..clusters.r500 import angular_radius
 from ..utils.files import atomic_write
+from .products import image_stem, shared_stems
 
-__all__ = ["candidate_catalog", "image_stem", "search_mosaic", "search_mosaics"]
-
-#: Suffixes `image_stem` removes: a compression suffix, then a FITS suffix.
-_COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
-_FITS_SUFFIXES = (".fits", ".fit", ".fts")
-
-
-def image_stem(path):
-    """
-    The name of an image file without its FITS and compression suffixes.
-
-    Outputs named after an image use it, so ``field.fits`` and
-    ``field.fits.gz`` both give ``field``.  Suffixes are matched in any case;
-    a name that is nothing but a suffix is kept whole.
-
-    Parameters
-    ----------
-    path : str or path
-        The image file.
-
-    Returns
-    -------
-    stem : str
-
-    Examples
-    --------
-    >>> from astropy_radiounet.survey.search import image_stem
-    >>> image_stem('mosaics/P205+55.fits.gz'), image_stem('m.FIT'), image_stem('m.h5')
-    ('P205+55', 'm', 'm.h5')
-    """
-    name = Path(path).name
-    for suffixes in (_COMPRESSION_SUFFIXES, _FITS_SUFFIXES):
-        for suffix in suffixes:
-            if name.lower().endswith(suffix) and len(name) > len(suffix):
-                name = name[: -len(suffix)]
-                break
-    return name
-
-
-def _shared_stems(paths):
-    """Groups of paths whose `image_stem` is the same, ignoring case (as some file
-    systems do)."""
-    groups = {}
-    for path in paths:
-        groups.setdefault(image_stem(path).casefold(), []).append(path)
-    return [group for group in groups.values() if len(group) > 1]
+__all__ = ["candidate_catalog", "search_mosaic", "search_mosaics"]
 
 
 def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
@@ -108,7 +65,7 @@ def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
         The candidates.
     wcs : `~astropy.wcs.WCS`, optional
         Celestial WCS, for sky positions and angular sizes.
-    beam : `~astropy_radiounet.image.GaussianBeam`, optional
+    beam : `radio_beam.Beam`, optional
         The image's beam, to turn Jy/beam sums into flux densities.
     clusters : `~astropy.table.QTable`, optional
         A catalogue from `~astropy_radiounet.clusters.read_cluster_catalog`.
@@ -128,7 +85,7 @@ def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
     """
     from photutils.segmentation import SourceCatalog
 
-    from ..image.beams import pixel_scale
+    from ..image.beams import beam_area_pixels, pixel_scale
 
     blank = ~np.isfinite(image) | ~np.isfinite(probability)
     values = np.where(blank, 0.0, image)
@@ -152,8 +109,7 @@ def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
         table["area_angle"] = (area * pixel_scale(wcs) ** 2).to(u.arcmin**2)
     jy_beam_sum = np.asarray(on_image.segment_flux, dtype=float)
     if beam is not None and wcs is not None:
-        beam_pixels = (beam.area / pixel_scale(wcs) ** 2).decompose().value
-        table["flux"] = jy_beam_sum / beam_pixels * u.Jy
+        table["flux"] = jy_beam_sum / beam_area_pixels(beam, wcs) * u.Jy
     table["surface_brightness"] = jy_beam_sum / area * u.Jy / u.beam
     score = np.asarray(on_probability.segment_flux, dtype=float)
     table["mean_probability"] = score / area
@@ -169,10 +125,8 @@ def _clusters_with_r500(clusters):
     The clusters with a usable redshift and R500, their R500, and a warning
     about the others.
     """
-    r500 = catalog_r500(clusters)
-    z = np.asarray(clusters["z"], dtype=float)
-    with np.errstate(invalid="ignore"):
-        usable = np.isfinite(z) & (z > 0) & np.isfinite(r500)
+    r500, _, problems = catalog_apertures(clusters)
+    usable = problems == ""
     if not usable.all():
         names = [str(name) for name in np.asarray(clusters["name"])[~usable][:3]]
         warnings.warn(f"{np.count_nonzero(~usable)} of {len(clusters)} clusters have no "
@@ -204,6 +158,7 @@ def _gallery(plane, probability, table, path, n=12):
     import matplotlib.pyplot as plt
 
     from ..visualization import image_normalization
+    from .products import save_figure
 
     best = np.argsort(-np.asarray(table["score"]))[:n]
     columns = 4
@@ -228,8 +183,7 @@ def _gallery(plane, probability, table, path, n=12):
             text += f"\n{row['cluster_distance_r500']:.1f} R500 from {row['nearest_cluster']}"
         ax.set_title(text, fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
+    save_figure(figure, path, dpi=90)
 
 
 def _measure_chunk(plane, probability, slices, segments):
@@ -262,17 +216,17 @@ def _candidate_regions(labels, table, wcs):
     return Regions(shapes)
 
 
-def _search_into(plane, segmenter, parts, header, output_dir, *, clusters, gallery_size,
-                 chunk_size, progress_bar):
+def _search_into(plane, segmenter, parts, header, output_dir, stem, *, clusters,
+                 gallery_size, chunk_size, progress_bar):
     """Fill the probability and segmentation files and measure the candidates."""
     from ..segmentation.chunked import segment_in_chunks
-    from .fits_files import create_fits
+    from .products import create_fits, product_path, write_regions
 
     probability = create_fits(parts["probability"], plane.shape, np.float32, header)
     segmenter.predict_probability(plane, out=probability)
     labels = create_fits(parts["segmentation"], plane.shape, np.int32, header)
     _, table = segment_in_chunks(probability, segmenter.threshold,
-                                 segmenter._n_pixels(plane.wcs, plane.beam), out=labels,
+                                 segmenter.segment_n_pixels(plane.wcs, plane.beam), out=labels,
                                  connectivity=segmenter.connectivity, chunk_size=chunk_size,
                                  measure=partial(_measure_chunk, plane, probability),
                                  progress_bar=progress_bar)
@@ -281,9 +235,10 @@ def _search_into(plane, segmenter, parts, header, output_dir, *, clusters, galle
     else:
         if clusters is not None and len(clusters) and plane.wcs is not None:
             _nearest_clusters(table, clusters)
-        regions = _candidate_regions(labels, table, plane.wcs)
-        regions.write(output_dir / "candidates.reg", format="ds9", overwrite=True)
-        _gallery(plane, probability, table, output_dir / "gallery.png", n=gallery_size)
+        write_regions(product_path(output_dir, stem, "segments"),
+                      _candidate_regions(labels, table, plane.wcs))
+        _gallery(plane, probability, table, product_path(output_dir, stem, "gallery"),
+                 n=gallery_size)
     probability.flush()
     labels.flush()
     return table
@@ -311,7 +266,7 @@ def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12
     clusters : `~astropy.table.QTable`, optional
         Cluster catalogue for the ``nearest_cluster`` columns.
     gallery_size : int, optional
-        Candidates shown in ``gallery.png``.
+        Candidates shown in ``<stem>_gallery.png``.
     chunk_size : int, optional
         Side of the chunks in which segments are found and measured.
     progress_bar : bool, optional
@@ -323,24 +278,27 @@ def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12
         The candidates (possibly empty), with a ``mosaic`` column.
     """
     from ..image.read import read_image
+    from .products import product_header, product_path
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     plane = read_image(path)
-    header = plane.wcs.to_header() if plane.wcs is not None else fits.Header()
-    header["MODEL"] = segmenter.card.name[:60]
-    parts = {name: output_dir / f"{name}.fits.part" for name in ("probability", "segmentation")}
+    header = product_header(plane.wcs, segmenter)
+    stem = image_stem(path)
+    finished = {kind: product_path(output_dir, stem, kind)
+                for kind in ("probability", "segmentation")}
+    parts = {kind: done.with_name(done.name + ".part") for kind, done in finished.items()}
     try:
-        table = _search_into(plane, segmenter, parts, header, output_dir, clusters=clusters,
-                             gallery_size=gallery_size, chunk_size=chunk_size,
+        table = _search_into(plane, segmenter, parts, header, output_dir, stem,
+                             clusters=clusters, gallery_size=gallery_size, chunk_size=chunk_size,
                              progress_bar=progress_bar)
     except BaseException:
         for part in parts.values():
             part.unlink(missing_ok=True)
         raise
     # The memory maps are closed by now: rename only closed files.
-    for name, part in parts.items():
-        os.replace(part, output_dir / f"{name}.fits")
+    for kind, part in parts.items():
+        os.replace(part, finished[kind])
     table["mosaic"] = [str(path)] * len(table)
     with atomic_write(output_dir / "candidates.ecsv") as temporary:
         table.write(temporary, format="ascii.ecsv", overwrite=True)
@@ -363,14 +321,9 @@ def _clusters_digest(clusters):
 
 def _search_unit(task):
     """Search one mosaic; returns (path, reason or None) and never raises."""
-    from .classify import SegmenterSettings, segmenter_for
-
-    segmenter = task["segmenter"]
     try:
-        if isinstance(segmenter, SegmenterSettings):
-            segmenter = segmenter_for(segmenter)
-        search_mosaic(task["path"], segmenter, task["output_dir"], clusters=task["clusters"],
-                      progress_bar=task["progress_bar"])
+        search_mosaic(task["path"], task["segmenter"], task["output_dir"],
+                      clusters=task["clusters"], progress_bar=task["progress_bar"])
     except Exception as exc:  # noqa: BLE001 - one mosaic never stops the run
         return task["path"], f"{type(exc).__name__}: {exc}"
     return task["path"], None
@@ -385,10 +338,9 @@ def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=Fals
     ----------
     paths : iterable of str or path
         The mosaics (FITS).
-    segmenter : `~astropy_radiounet.RadioUNetSegmenter` or \
-`~astropy_radiounet.survey.SegmenterSettings`
-        The model, or (needed for parallel runs) the settings each worker
-        builds it from.
+    segmenter : `~astropy_radiounet.RadioUNetSegmenter`
+        The model.  Parallel runs send it to the workers as its settings;
+        each worker builds it, and loads its model, once.
     output_dir : str or path
         Each mosaic's products go to ``<output_dir>/<mosaic stem>/``, all
         candidates to ``<output_dir>/candidates.ecsv``.
@@ -409,8 +361,8 @@ def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=Fals
     Raises
     ------
     ValueError
-        If mosaics share a stem (`image_stem`), or if ``output_dir`` holds
-        results of a search with other settings (see the module
+        If mosaics share a stem (`~astropy_radiounet.survey.image_stem`), or if
+        ``output_dir`` holds results of a search with other settings (see the module
         documentation).
     """
     import time
@@ -418,18 +370,15 @@ def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=Fals
     from tqdm.auto import tqdm
 
     from ..utils.parallel import run_tasks
-    from .classify import SegmenterSettings, _model_identity, check_run_manifest, segmenter_for
+    from .classify import _check_segmenter
+    from .manifests import check_run_manifest, model_identity
 
-    serial = parallel is None or parallel is False or (parallel == 1 and parallel is not True)
-    if not serial and not isinstance(segmenter, SegmenterSettings):
-        msg = ("A parallel search needs the model as SegmenterSettings (what each worker "
-               "builds its model from), not a RadioUNetSegmenter object.")
-        raise TypeError(msg)
+    model = segmenter = _check_segmenter(segmenter)
     started = time.perf_counter()
     output_dir = Path(output_dir)
     paths = [str(path) for path in paths]
     units = {path: output_dir / image_stem(path) for path in paths}
-    shared = _shared_stems(paths)
+    shared = shared_stems(paths)
     if shared:
         listed = "; ".join(f"{image_stem(group[0])!r}: {' and '.join(group)}"
                            for group in shared)
@@ -437,12 +386,11 @@ def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=Fals
                f"removed ({listed}), and each mosaic's products go to <output_dir>/<that "
                f"name>; rename them or search them into different output directories.")
         raise ValueError(msg)
-    model = segmenter_for(segmenter) if isinstance(segmenter, SegmenterSettings) else segmenter
     if clusters is not None and len(clusters):
         clusters, _ = _clusters_with_r500(clusters)
     check_run_manifest(
         output_dir / "search_manifest.json",
-        {"model": _model_identity(model.card), "threshold": float(model.threshold),
+        {"model": model_identity(model.card), "threshold": float(model.threshold),
          "n_pixels": model.n_pixels, "connectivity": int(model.connectivity),
          "clusters": _clusters_digest(clusters)},
         results_exist=output_dir.is_dir() and any(output_dir.glob("*/candidates.ecsv")),

@@ -7,7 +7,8 @@ pairs the models learn from, fitting (`train`) and probability calibration
 
 from .config import TrainingConfig
 from .fit import calibrate, train
-from .pairs import make_training_pair, make_training_pairs
+from .pairs import (make_training_pair, make_training_pairs, read_training_set, training_pairs,
+                    write_training_set)
 
-__all__ = ["TrainingConfig", "make_training_pair", "make_training_pairs", "train",
-           "calibrate"]
+__all__ = ["TrainingConfig", "make_training_pair", "make_training_pairs", "write_training_set",
+           "read_training_set", "training_pairs", "train", "calibrate"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
+from radio_beam import Beam
 
-from ..image.beams import GaussianBeam
 from ..models.card import ModelCard
 from ..models.normalisation import LogNormalisation
 
@@ -154,10 +154,10 @@ class TrainingConfig:
 
     def card(self):
         """The model card this config produces (before weights and metrics)."""
-        beam = GaussianBeam(self.beam_arcsec * u.arcsec, self.beam_arcsec * u.arcsec)
         return ModelCard(
             name=self.name, backbone=self.backbone, config=dict(self.backbone_config),
-            pixel_scale=self.pixel_scale_arcsec * u.arcsec, beam=beam,
+            pixel_scale=self.pixel_scale_arcsec * u.arcsec,
+            beam=Beam(self.beam_arcsec * u.arcsec),
             normalisation=LogNormalisation(snr_max=self.snr_max),
             noise_box_size=self.noise_box_size,
             training={"config": asdict(self), "data": "astropy_radiounet.simulation"})

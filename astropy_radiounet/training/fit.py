@@ -18,7 +18,8 @@ from ..evaluation.metrics import pixel_metrics
 from ..exceptions import OutputExistsError
 from ..models.pretrained import MODELS_DIR
 from .config import TrainingConfig, VALIDATION_SEED_OFFSET
-from .pairs import _cache_path, _cached_pairs, make_training_pairs
+from .pairs import (MANIFEST, cached_set_path, make_training_pairs, read_training_set,
+                    training_pairs)
 
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,8 @@ def _plot_curves(history, path):
     plt.close(figure)
 
 
-def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=None,
-          overwrite=False):
+def train(config, output_dir, *, parallel=False, progress_bar=True, cache_dir=None,
+          training_set=None, overwrite=False):
     """
     Train a model from a config and write its directory.
 
@@ -96,13 +97,21 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
         The recipe (or a JSON file with it).
     output_dir : str or path
         Where the weights, card, config and curves are written (created).
-    n_processes : int, optional
-        Processes simulating the training data.
+    parallel : bool, int or 'current-scheduler', optional
+        Where the training data are simulated: local processes (`True`: one
+        per core) or the active dask scheduler (see
+        `~astropy_radiounet.utils.run_tasks`); serial by default.
     progress_bar : bool, optional
         Show progress of the simulation and the epochs.
     cache_dir : str or path, optional
-        Keep the simulated pairs here, keyed by the data recipe, so that a
-        rerun with the same recipe does not simulate them again.
+        Keep the simulated pairs here as training sets, keyed by the data
+        recipe, so that a rerun with the same recipe does not simulate them
+        again.
+    training_set : str or path, optional
+        Train on this training set (`write_training_set`, ``radiounet
+        simulate training-set``) instead of ``n_train`` pairs simulated with
+        the recipe's seed; it must have been made with the config's data
+        recipe.  The validation pairs are simulated as always.
     overwrite : bool, optional
         Replace a model of the same name already in ``output_dir``; by
         default that is an error, raised before any work is done.
@@ -115,7 +124,6 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
 
     from ..backbones import get_backbone
     from ..models.calibration import ProbabilityCalibration
-    from .losses import MaskIoU, MaskPrecision, MaskRecall, combined_loss
     from ..models.card import save_model
 
     if not isinstance(config, TrainingConfig):
@@ -133,43 +141,20 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
                f"backbone configuration.")
         raise ValueError(msg)
     started = time.perf_counter()
-    from_cache = cache_dir is not None and all(
-        _cache_path(config, n, seed, cache_dir).is_file()
-        for n, seed in ((config.n_train, config.seed),
-                        (config.n_val, config.seed + VALIDATION_SEED_OFFSET)))
-    x_train, y_train = _cached_pairs(config, config.n_train, config.seed, cache_dir,
-                                     n_processes=n_processes, progress_bar=progress_bar)
-    x_val, y_val = _cached_pairs(config, config.n_val, config.seed + VALIDATION_SEED_OFFSET,
-                                 cache_dir,
-                                 n_processes=n_processes, progress_bar=progress_bar)
+    (x_train, y_train), (x_val, y_val), from_cache = _training_data(
+        config, cache_dir, training_set, parallel=parallel, progress_bar=progress_bar)
     simulated = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     card = config.card()
-    model = get_backbone(config.backbone).build(card.config)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss=combined_loss(bce_weight=config.bce_weight,
-                                     tversky_weight=config.tversky_weight,
-                                     alpha=config.tversky_alpha, beta=config.tversky_beta),
-                  metrics=[MaskIoU(), MaskPrecision(), MaskRecall()])
-    steps = max(1, config.n_train // config.batch_size)
-    callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
-        # The best weights so far are on disk after every epoch.
-        keras.callbacks.ModelCheckpoint(output_dir / f"{config.name}.best.weights.h5",
-                                        monitor="val_loss", save_best_only=True,
-                                        save_weights_only=True),
-    ]
-    if config.reduce_lr_patience is not None:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience,
-            min_lr=config.learning_rate / 64))
-    if config.max_minutes is not None:
-        callbacks.append(_time_budget_callback(config.max_minutes))
+    if training_set is not None:
+        card.training["training_set"] = {"path": str(training_set), "n": len(x_train)}
+    model = _compiled_model(config, card)
+    steps = max(1, len(x_train) // config.batch_size)
     history = model.fit(
         _augmented_batches(x_train, y_train, config.batch_size, config.seed),
         steps_per_epoch=steps, epochs=config.epochs, validation_data=(x_val, y_val), shuffle=False,
         validation_batch_size=config.batch_size, verbose=2 if progress_bar else 0,
-        callbacks=callbacks)
+        callbacks=_callbacks(config, output_dir))
     # Keep the epoch with the best validation loss, however the run ended.
     best = output_dir / f"{config.name}.best.weights.h5"
     if best.is_file():
@@ -195,7 +180,78 @@ def train(config, output_dir, *, n_processes=1, progress_bar=True, cache_dir=Non
     return card_path
 
 
-def calibrate(weights, *, n_tiles=300, seed=4242, n_processes=1, progress_bar=False):
+def _training_data(config, cache_dir, training_set, *, parallel, progress_bar):
+    """The training and validation pairs, and whether they all came from the cache."""
+    validation_seed = config.seed + VALIDATION_SEED_OFFSET
+    from_cache = cache_dir is not None and all(
+        (cached_set_path(config, n, seed, cache_dir) / MANIFEST).is_file()
+        for n, seed in ((config.n_train, config.seed), (config.n_val, validation_seed)))
+    if training_set is None:
+        train_pairs = training_pairs(config, config.n_train, seed=config.seed,
+                                     cache_dir=cache_dir, parallel=parallel,
+                                     progress_bar=progress_bar)
+    else:
+        train_pairs = _given_training_set(training_set, config, validation_seed)
+    validation_pairs = training_pairs(config, config.n_val, seed=validation_seed,
+                                      cache_dir=cache_dir, parallel=parallel,
+                                      progress_bar=progress_bar)
+    return train_pairs, validation_pairs, from_cache
+
+
+def _compiled_model(config, card):
+    """The backbone of the card, compiled with the recipe's loss and optimiser."""
+    import keras
+
+    from ..backbones import get_backbone
+    from .losses import MaskIoU, MaskPrecision, MaskRecall, combined_loss
+
+    model = get_backbone(config.backbone).build(card.config)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  loss=combined_loss(bce_weight=config.bce_weight,
+                                     tversky_weight=config.tversky_weight,
+                                     alpha=config.tversky_alpha, beta=config.tversky_beta),
+                  metrics=[MaskIoU(), MaskPrecision(), MaskRecall()])
+    return model
+
+
+def _callbacks(config, output_dir):
+    """Early stopping, best-weights checkpoint, learning-rate steps and time budget."""
+    import keras
+
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
+        # The best weights so far are on disk after every epoch.
+        keras.callbacks.ModelCheckpoint(output_dir / f"{config.name}.best.weights.h5",
+                                        monitor="val_loss", save_best_only=True,
+                                        save_weights_only=True),
+    ]
+    if config.reduce_lr_patience is not None:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience,
+            min_lr=config.learning_rate / 64))
+    if config.max_minutes is not None:
+        callbacks.append(_time_budget_callback(config.max_minutes))
+    return callbacks
+
+
+def _given_training_set(directory, config, validation_seed):
+    """The pairs of a written training set, checked against the config."""
+    import json
+
+    x, y = read_training_set(directory, config)
+    seed = json.loads((Path(directory) / MANIFEST).read_text())["seed"]
+    if seed == validation_seed:
+        msg = (f"The training set {str(directory)!r} was made with seed {seed}, the seed of "
+               f"this config's validation pairs; make it with another seed.")
+        raise ValueError(msg)
+    if len(x) < config.batch_size:
+        msg = (f"The training set {str(directory)!r} has {len(x)} pairs, fewer than "
+               f"batch_size={config.batch_size}; write more pairs or lower batch_size.")
+        raise ValueError(msg)
+    return x, y
+
+
+def calibrate(weights, *, n_tiles=300, seed=4242, parallel=False, progress_bar=False):
     """
     Fit a model's probability calibration on fresh held-out tiles and store it.
 
@@ -212,8 +268,9 @@ def calibrate(weights, *, n_tiles=300, seed=4242, n_processes=1, progress_bar=Fa
         Number of tiles.
     seed : int, optional
         Seed of the tiles.
-    n_processes : int, optional
-        Processes simulating the tiles.
+    parallel : bool, int or 'current-scheduler', optional
+        Where the tiles are simulated (see
+        `~astropy_radiounet.training.make_training_pairs`); serial by default.
     progress_bar : bool, optional
         Show the simulation's progress.
 
@@ -242,7 +299,7 @@ def calibrate(weights, *, n_tiles=300, seed=4242, n_processes=1, progress_bar=Fa
         msg = (f"seed={seed} is the seed of the model's training or validation tiles; "
                f"calibrate on tiles it never saw, with another seed.")
         raise ValueError(msg)
-    x, y = make_training_pairs(config, n_tiles, seed=seed, n_processes=n_processes,
+    x, y = make_training_pairs(config, n_tiles, seed=seed, parallel=parallel,
                                progress_bar=progress_bar)
     raw = model.predict(x, batch_size=config.batch_size, verbose=0)
     card.calibration = ProbabilityCalibration.fit(y, raw)

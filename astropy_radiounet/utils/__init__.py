@@ -1,9 +1,15 @@
 """
-Helpers shared by the subpackages: files written whole or not at all, and running
-independent tasks in parallel.  Standard library only.
+Helpers shared by the subpackages: files written whole or not at all, running
+independent tasks serially, in processes or on dask (one ``parallel=``
+convention for the whole package), and settings validated whenever they are
+set.  Standard library only.
 """
 
 from .files import atomic_write
-from .parallel import process_pool, run_tasks
+from .parallel import check_parallel, map_tasks, process_pool, run_tasks
+from .validation import (IntegerPair, OneOf, PositiveInteger, PositiveNumber, Probability,
+                         ValidatedAttribute)
 
-__all__ = ["atomic_write", "run_tasks", "process_pool"]
+__all__ = ["atomic_write", "run_tasks", "map_tasks", "check_parallel", "process_pool",
+           "ValidatedAttribute", "PositiveInteger", "PositiveNumber", "Probability", "OneOf",
+           "IntegerPair"]

@@ -13,9 +13,46 @@ If a local process crashes, the tasks it and the pool still held are
 reported to ``on_failure``; a rerun of a resumable command redoes them.
 """
 
+import functools
 import os
 
-__all__ = ["run_tasks", "process_pool"]
+__all__ = ["run_tasks", "map_tasks", "process_pool", "check_parallel"]
+
+
+def check_parallel(parallel):
+    """
+    ``parallel`` as a number of local processes, or ``'current-scheduler'``.
+
+    Parameters
+    ----------
+    parallel : bool, int, None or 'current-scheduler'
+        See the module documentation (`None` is `False`).
+
+    Returns
+    -------
+    parallel : int or 'current-scheduler'
+        1 for serial, the number of CPU cores for `True`.
+
+    Raises
+    ------
+    ValueError
+        If ``parallel`` is none of the values above.
+
+    Examples
+    --------
+    >>> from astropy_radiounet.utils.parallel import check_parallel
+    >>> check_parallel(False), check_parallel(3)
+    (1, 3)
+    """
+    if parallel is True:
+        return os.cpu_count() or 1
+    if parallel is None or parallel is False:
+        return 1
+    if parallel == "current-scheduler" or (isinstance(parallel, int) and parallel >= 1):
+        return parallel
+    msg = (f"parallel must be False, True, a positive number of processes or "
+           f"'current-scheduler'; got {parallel!r}.")
+    raise ValueError(msg)
 
 
 def run_tasks(function, tasks, parallel, on_result, on_failure):
@@ -54,14 +91,7 @@ def run_tasks(function, tasks, parallel, on_result, on_failure):
     >>> results
     [1, 2, 3]
     """
-    if parallel is True:
-        parallel = os.cpu_count() or 1
-    elif parallel is None or parallel is False:
-        parallel = 1
-    elif parallel != "current-scheduler" and not (isinstance(parallel, int) and parallel >= 1):
-        msg = (f"parallel must be False, True, a positive number of processes or "
-               f"'current-scheduler'; got {parallel!r}.")
-        raise ValueError(msg)
+    parallel = check_parallel(parallel)
     if parallel == 1:
         for task in tasks:
             on_result(function(task))
@@ -99,6 +129,58 @@ def run_tasks(function, tasks, parallel, on_result, on_failure):
     # No distributed client: the active dask scheduler, results handed over at the end.
     for result in dask.compute(*[dask.delayed(function)(task) for task in tasks]):
         on_result(result)
+
+
+def map_tasks(function, tasks, parallel=False, *, on_done=None):
+    """
+    ``[function(task) for task in tasks]``, serially, in processes or on dask.
+
+    For tasks whose results are combined in order (simulated pairs, fields):
+    the results are those of the serial loop, in the same order, whatever
+    ``parallel`` is; the first task that raises stops the run with its error.
+
+    Parameters
+    ----------
+    function : callable
+        A picklable module-level function of one task.
+    tasks : list
+        Picklable tasks.
+    parallel : bool, int or 'current-scheduler', optional
+        See the module documentation.
+    on_done : callable, optional
+        ``on_done(task)``, called in this process as each task ends (for a
+        progress bar).
+
+    Returns
+    -------
+    results : list
+        One per task, in the order of ``tasks``.
+
+    Examples
+    --------
+    >>> from astropy_radiounet.utils.parallel import map_tasks
+    >>> map_tasks(abs, [-1, 2, -3])
+    [1, 2, 3]
+    """
+    results = [None] * len(tasks)
+
+    def keep(result):
+        index, value = result
+        results[index] = value
+        if on_done is not None:
+            on_done(tasks[index])
+
+    def fail(item, exc):
+        raise exc
+
+    run_tasks(functools.partial(_indexed_call, function), list(enumerate(tasks)), parallel,
+              keep, fail)
+    return results
+
+
+def _indexed_call(function, item):
+    index, task = item
+    return index, function(task)
 
 
 def process_pool(n_processes, *, start_method="spawn"):

@@ -1,5 +1,7 @@
 """Tests of the simulated sky, instrument, truth and FITS output (small fields, fast)."""
 
+import dataclasses
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -8,7 +10,8 @@ from astropy.stats import mad_std
 from astropy.wcs import WCS
 from scipy import fft
 
-from astropy_radiounet.simulation import (LABELS, InstrumentConfig, PowerLawCounts,
+from astropy_radiounet.simulation import (DEFAULT_DIFFUSE_RATES, LABELS, ClusterConfig,
+                                          InstrumentConfig, PowerLawCounts, SkyConfig,
                                           simulate_field)
 from astropy_radiounet.simulation.instrument import dirty_beam, instrument_kernels
 from astropy_radiounet.simulation.realism import autocorrelation_fwhm, measure_realism
@@ -216,3 +219,127 @@ def test_simulated_field_is_lotss_like():
     assert m["frac_above_5"] > 3 * m["frac_below_5"]
     assert 200 < m["islands_per_deg2"] < 4000
     assert 4.5 < m["acf_fwhm"] < 8.0
+
+
+# ---- the stage configs -------------------------------------------------------------------
+
+def _same_field(a, b):
+    for name in ("image", "sky", "diffuse_sky", "noise", "artefacts", "rms", "mask", "labels",
+                 "blank"):
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+    for name in ("clusters", "sources"):
+        ta, tb = getattr(a, name), getattr(b, name)
+        assert ta.colnames == tb.colnames
+        for col in ta.colnames:
+            np.testing.assert_array_equal(np.asarray(ta[col]), np.asarray(tb[col]), err_msg=col)
+    assert a.header == b.header
+    assert a.config == b.config
+
+
+@pytest.mark.parametrize(("sky_kw", "cluster_kw", "instrument_kw"), [
+    ({}, {}, {}),
+    ({"center": (150.0, 2.0), "source_counts": -1.7, "flux_range": (0.05, 100) * u.mJy,
+      "radio_galaxy_density": 80.0, "overdensities": False},
+     {"n_clusters": 2, "redshift": 0.15, "mass_range": (5e14, 1e15) * u.Msun,
+      "diffuse_probability": 1.0, "diffuse_rates": {"relic": 1.0, "bridge": 1.0},
+      "cluster_at_center": True, "diffuse_scale": 3.0, "mask_level": 0.01},
+     {"beam": (9 * u.arcsec, 7 * u.arcsec, 20 * u.deg), "pixel_scale": 2 * u.arcsec,
+      "noise": 0.1 * u.mJy / u.beam, "noise_correlation": 12 * u.arcsec,
+      "noise_variation": 0.3, "blank_edges": 0.25}),
+])
+def test_configs_give_the_keyword_field(sky_kw, cluster_kw, instrument_kw):
+    """Configs and the equivalent keywords give the same field, bit for bit."""
+    shape = (160, 128)
+    by_keywords = simulate_field(shape, seed=21, **sky_kw, **cluster_kw, **instrument_kw)
+    sky = SkyConfig(**sky_kw)
+    instrument = InstrumentConfig.from_arguments(**instrument_kw,
+                                                 declination=round(sky.center[1], 1))
+    by_configs = simulate_field(shape, seed=21, sky=sky, clusters=ClusterConfig(**cluster_kw),
+                                instrument=instrument)
+    _same_field(by_keywords, by_configs)
+    # one stage by config, the others by keywords
+    mixed = simulate_field(shape, seed=21, clusters=ClusterConfig(**cluster_kw), **sky_kw,
+                           **instrument_kw)
+    _same_field(by_keywords, mixed)
+    if cluster_kw:  # and the configs matter: another cluster config, another field
+        other = simulate_field(shape, seed=21, sky=sky, instrument=instrument)
+        assert other.image.tobytes() != by_configs.image.tobytes()
+
+
+def test_configs_are_frozen_and_normalised():
+    sky = SkyConfig(center=(10 * u.deg, -20 * u.deg), flux_range=(0.1, 100) * u.mJy)
+    assert sky.center == (10.0, -20.0)
+    assert sky.flux_range == pytest.approx((1e-4, 0.1))
+    assert sky.center_coord.dec.deg == pytest.approx(-20.0)
+    clusters = ClusterConfig(diffuse_rates={"halo": 1})
+    assert dict(clusters.diffuse_rates) == {**DEFAULT_DIFFUSE_RATES, "halo": 1.0}
+    with pytest.raises(TypeError):
+        clusters.diffuse_rates["relic"] = 1.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        clusters.n_clusters = 3
+    inst = InstrumentConfig(beam=20 * u.arcsec, pixel_scale=5 * u.arcsec,
+                            noise=0.2 * u.mJy / u.beam, blank_edges=True)
+    assert inst.beam == (20.0, 20.0, 0.0)
+    assert inst.pixel_scale == 5.0
+    assert inst.noise == pytest.approx(2e-4)
+    assert inst.blank_edges == 0.15
+    assert hash(inst) == hash(dataclasses.replace(inst))  # the kernel cache key
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: SkyConfig(flux_range=(1.0, 0.1)), r"flux_range=\(1\.0, 0\.1\)"),
+    (lambda: SkyConfig(flux_range=(1, 10) * u.m), "flux_range=.* wrong unit"),
+    (lambda: SkyConfig(radio_galaxy_density=-5), "radio_galaxy_density=-5 must be"),
+    (lambda: SkyConfig(center="M31"), "center='M31' is not a sky position"),
+    (lambda: SkyConfig(source_counts="nvss"), "source_counts='nvss'"),
+    (lambda: ClusterConfig(n_clusters=-1), "n_clusters=-1 must be a non-negative integer"),
+    (lambda: ClusterConfig(n_clusters=2.5), "n_clusters=2.5"),
+    (lambda: ClusterConfig(redshift=7), "redshift must be between 0.001 and 5; got 7"),
+    (lambda: ClusterConfig(redshift_range=(0.5, 0.1)), r"redshift_range=\(0\.5, 0\.1\)"),
+    (lambda: ClusterConfig(mass_range=(1e15, 1e14)),
+     r"mass_range=\(1000000000000000\.0, 100000000000000\.0\) must"),
+    (lambda: ClusterConfig(diffuse_probability=1.5), "diffuse_probability=1.5"),
+    (lambda: ClusterConfig(diffuse_rates={"halo": 2.0}), r"diffuse_rates\['halo'\]=2.0"),
+    (lambda: ClusterConfig(diffuse_rates={"halos": 1.0}), "unknown keys .*'halos'"),
+    (lambda: ClusterConfig(diffuse_rates=[0.5]), r"diffuse_rates=\[0.5\] must be a dict"),
+    (lambda: ClusterConfig(diffuse_scale=-1.0), "diffuse_scale=-1.0 must be"),
+    (lambda: ClusterConfig(mask_level=0), "mask_level=0 must be a positive number"),
+    (lambda: InstrumentConfig(noise=-1e-4), "noise=-0.0001 must be finite and positive"),
+    (lambda: InstrumentConfig(beam=2.0), r"beam=\(2.0, 2.0, 0.0\) .* 1.5 pixels"),
+    (lambda: InstrumentConfig(declination=95.0), "declination=95.0 must lie"),
+    (lambda: InstrumentConfig(blank_edges=1.5), r"blank_edges=1.5 must be a fraction in \[0, 1\)"),
+    (lambda: InstrumentConfig(residual_fraction=(0.1, 2)), "residual_fraction="),
+])
+def test_bad_config_values_are_refused(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize(("configs", "keywords", "match"), [
+    ({"instrument": InstrumentConfig()}, {"beam": 20 * u.arcsec},
+     r"instrument=InstrumentConfig\(\.\.\.\) and also beam=<Quantity 20\. arcsec>"),
+    ({"instrument": InstrumentConfig()}, {"blank_edges": True, "noise_variation": 0.2},
+     "also noise_variation=0.2, blank_edges=True"),
+    ({"sky": SkyConfig()}, {"radio_galaxy_density": 0.0},
+     r"sky=SkyConfig\(\.\.\.\) and also radio_galaxy_density=0.0"),
+    ({"clusters": ClusterConfig(n_clusters=2)}, {"n_clusters": 3},
+     r"clusters=ClusterConfig\(\.\.\.\) and also n_clusters=3"),
+    ({"clusters": ClusterConfig()}, {"diffuse_rates": {"halo": 1.0}},
+     r"dataclasses.replace\(clusters, diffuse_rates=\.\.\.\)"),
+])
+def test_config_and_conflicting_keyword_are_refused(configs, keywords, match):
+    with pytest.raises(TypeError, match=match):
+        simulate_field((64, 64), seed=0, **configs, **keywords)
+
+
+def test_config_with_keywords_at_their_defaults():
+    """Keywords left at their defaults do not conflict: the config decides."""
+    f = simulate_field((64, 64), seed=0, clusters=ClusterConfig(n_clusters=0), n_clusters=1,
+                       instrument=InstrumentConfig(noise=1e-4), noise=70 * u.uJy / u.beam)
+    assert len(f.clusters) == 0
+    assert f.config.noise == 1e-4
+
+
+def test_config_of_the_wrong_type_is_refused():
+    with pytest.raises(TypeError, match="sky=ClusterConfig.* must be a SkyConfig or None"):
+        simulate_field((64, 64), seed=0, sky=ClusterConfig())

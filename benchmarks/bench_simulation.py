@@ -1,7 +1,9 @@
 """
-Throughput of the simulation: field generation in Mpix/s, time per 256 x 256
-training pair, and the projected time of a 20,000-pair training set with 2
-processes. Run with one thread per process, as the dataset writer does::
+Throughput of the simulation: field generation in Mpix/s, and the time per
+training pair of the default recipe (a simulated field brought to the
+model's grid, beam and normalisation, `astropy_radiounet.training.make_training_pair`)
+with the projected time of a 2,000-pair training set with 2 processes. Run
+with one thread per process, as the dataset writers do::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_simulation.py
 """
@@ -11,10 +13,8 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-
 from astropy_radiounet.simulation import simulate_field  # noqa: E402
-from astropy_radiounet.simulation.dataset import make_training_pair  # noqa: E402
+from astropy_radiounet.training import TrainingConfig, make_training_pair  # noqa: E402
 
 
 def _time(fn, n):
@@ -32,12 +32,12 @@ def main():
         t = _time(lambda s: simulate_field(shape, seed=s, n_clusters=1), n)
         mpix = shape[0] * shape[1] / 1e6 / t
         print(f"| simulate_field {str(shape):23s} | {t * 1e3:8.1f} ms | {mpix:9.2f} Mpix/s |")
-    t = _time(lambda s: make_training_pair(s, tile_shape=(256, 256)), 30)
-    print(f"| {'training pair 256x256 (augmented)':38s} | {t * 1e3:8.1f} ms | "
-          f"{1 / t:10.1f} pair/s |")
-    projected = 20000 * t / 2 + 10.0  # + process start-up
-    print(f"\nProjected 20,000 pairs of 256x256 with 2 processes: {projected / 60:.1f} min "
-          f"({np.ceil(20000 / 256):.0f} shards, ~{20000 * 256 * 256 * 4 / 1e9:.1f} GB of images)")
+    config = TrainingConfig()
+    t = _time(lambda s: make_training_pair(config, s), 10)
+    name = f"training pair {config.tile_size}x{config.tile_size} (default)"
+    print(f"| {name:38s} | {t * 1e3:8.1f} ms | {1 / t:10.1f} pair/s |")
+    projected = config.n_train * t / 2 + 10.0  # + process start-up
+    print(f"\nProjected {config.n_train:,} pairs with 2 processes: {projected / 60:.1f} min")
 
 
 if __name__ == "__main__":

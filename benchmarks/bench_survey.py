@@ -68,7 +68,7 @@ def _catalog(paths, n, seed):
     import astropy.units as u
     from astropy.table import QTable
 
-    from astropy_radiounet.survey.classify import Mosaic
+    from astropy_radiounet.survey import Mosaic
 
     rng = np.random.default_rng(seed)
     rows = []

@@ -27,7 +27,7 @@ from photutils.aperture import CircularAperture
 from ..exceptions import BlankDataWarning
 from ..image.beams import pixel_scale
 from .r500 import DEFAULT_APERTURE_FACTOR, angular_radius, r500_from_m500
-from ..image.read import _check_mask
+from ..image.read import check_mask
 
 __all__ = ["DetectionRatio"]
 
@@ -132,7 +132,7 @@ class DetectionRatio:
             msg = f"probability must be a 2-D map; got shape {data.shape}."
             raise ValueError(msg)
         if mask is not None:
-            data = np.where(_check_mask(np.asanyarray(mask, dtype=bool), data.shape), np.nan,
+            data = np.where(check_mask(np.asanyarray(mask, dtype=bool), data.shape), np.nan,
                             data)
         self.wcs = wcs
         self.xy, self.sky_positions = _pixel_positions(positions, wcs)

@@ -7,15 +7,15 @@ the input grid and a model's grid; robust local noise.
 Needs numpy, scipy, astropy and radio-beam only; nothing here knows about models.
 """
 
-from .beams import (beam_area_pixels, beam_from_header, beam_pixel_covariance, gaussian_kernel,
-                    matching_kernel_covariance, pixel_scale)
+from .beams import (beam_area_pixels, beam_from_header, beam_pixel_covariance, check_beam,
+                    gaussian_kernel, matching_kernel_covariance, pixel_scale)
 from .noise import NoiseMap, robust_sigma
-from .read import ImagePlane, parse_brightness_unit, read_image
+from .read import ImagePlane, check_mask, parse_brightness_unit, read_image
 from .resampling import (ResampledImage, match_beam, model_grid_shape, to_input_grid,
                          to_model_grid)
 
-__all__ = ["ImagePlane", "read_image", "parse_brightness_unit", "beam_from_header",
-           "beam_pixel_covariance", "beam_area_pixels", "gaussian_kernel",
+__all__ = ["ImagePlane", "read_image", "parse_brightness_unit", "check_mask", "beam_from_header",
+           "check_beam", "beam_pixel_covariance", "beam_area_pixels", "gaussian_kernel",
            "matching_kernel_covariance", "pixel_scale", "NoiseMap", "robust_sigma",
            "ResampledImage", "match_beam", "model_grid_shape", "to_input_grid",
            "to_model_grid"]

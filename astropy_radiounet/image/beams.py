@@ -35,17 +35,28 @@ from astropy.io import fits
 from astropy.wcs.utils import proj_plane_pixel_scales
 from radio_beam import Beam
 
-__all__ = ["beam_from_header", "beam_pixel_covariance", "beam_area_pixels",
+__all__ = ["beam_from_header", "check_beam", "beam_pixel_covariance", "beam_area_pixels",
            "matching_kernel_covariance", "gaussian_kernel", "pixel_scale"]
 
 #: FWHM = FWHM_TO_SIGMA**-1 * sigma for a Gaussian.
 FWHM_TO_SIGMA = 1.0 / np.sqrt(8.0 * np.log(2.0))
 
 
-def _check_beam(beam, *, name="beam"):
+def check_beam(beam, *, name="beam"):
     """
     Raise a clear error unless ``beam`` is a `radio_beam.Beam` of finite,
     positive widths; return it.
+
+    Parameters
+    ----------
+    beam : object
+        The candidate.
+    name : str, optional
+        What it is, for the message.
+
+    Returns
+    -------
+    beam : `radio_beam.Beam`
     """
     if not isinstance(beam, Beam):
         msg = (f"{name} must be a radio_beam.Beam; got {type(beam).__name__}.  Pass e.g. "
@@ -188,7 +199,7 @@ def beam_pixel_covariance(beam, wcs, scale=1.0):
     >>> np.sqrt(np.diag(beam_pixel_covariance(beam, wcs))).round(2).tolist()
     [1.7, 3.4]
     """
-    _check_beam(beam)
+    check_beam(beam)
     scale = float(scale)
     if not (np.isfinite(scale) and scale > 0):
         msg = f"scale must be a positive number; got {scale!r}."
@@ -294,5 +305,5 @@ def beam_area_pixels(beam, wcs):
     >>> round(beam_area_pixels(Beam(6 * u.arcsec), wcs), 2)
     18.13
     """
-    _check_beam(beam)
+    check_beam(beam)
     return float((beam.sr / pixel_scale(wcs) ** 2).decompose().value)

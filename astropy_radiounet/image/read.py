@@ -28,9 +28,9 @@ from astropy.wcs import WCS, FITSFixedWarning
 from radio_beam import Beam
 
 from ..exceptions import InputReplacedWarning, MissingMetadataWarning
-from .beams import beam_from_header
+from .beams import beam_from_header, check_beam
 
-__all__ = ["ImagePlane", "read_image", "parse_brightness_unit"]
+__all__ = ["ImagePlane", "read_image", "parse_brightness_unit", "check_mask"]
 
 JY_BEAM = u.Jy / u.beam
 #: Brightness units understood, by their lower-case spelling.
@@ -358,7 +358,28 @@ def _first_image_hdu(hdulist, *, source):
     raise ValueError(msg)
 
 
-def _check_mask(mask, shape):
+def check_mask(mask, shape):
+    """
+    A user mask checked against the image plane: boolean, of the plane's shape.
+
+    Parameters
+    ----------
+    mask : array_like of bool or `None`
+        `True` where pixels are masked.
+    shape : tuple of int
+        The plane's shape.
+
+    Returns
+    -------
+    mask : `~numpy.ndarray` or `None`
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ.
+    TypeError
+        If the mask is not boolean.
+    """
     if mask is None:
         return None
     mask = np.asanyarray(mask)
@@ -462,21 +483,13 @@ def read_image(data, *, mask=None, wcs=None, unit=None, beam=None):
                           InputReplacedWarning, stacklevel=2)
         plane = plane.replace(wcs=_check_wcs(wcs))
     if mask is not None:
-        plane = plane.replace(mask=_check_mask(mask, plane.shape))
+        plane = plane.replace(mask=check_mask(mask, plane.shape))
     if beam is not None:
         if plane.beam is not None:
             warnings.warn("The input carries its own beam; the beam keyword replaces it.",
                           InputReplacedWarning, stacklevel=2)
-        plane = plane.replace(beam=_check_beam(beam))
+        plane = plane.replace(beam=check_beam(beam))
     return plane
-
-
-def _check_beam(beam):
-    if not isinstance(beam, Beam):
-        msg = (f"beam must be a radio_beam.Beam; got {type(beam).__name__}.  Pass e.g. "
-               f"radio_beam.Beam(6 * u.arcsec), or Beam(major, minor, pa).")
-        raise TypeError(msg)
-    return beam
 
 
 def _check_wcs(wcs):
@@ -519,5 +532,5 @@ def _from_nddata(nddata, *, mask, wcs, unit=None):
     unit, scale = _resolve_unit(own, unit, source="NDData")
     meta = nddata.meta
     beam = beam_from_header(meta) if isinstance(meta, (fits.Header, Mapping)) else None
-    return ImagePlane(data=array, mask=_check_mask(own_mask, array.shape), wcs=own_wcs,
+    return ImagePlane(data=array, mask=check_mask(own_mask, array.shape), wcs=own_wcs,
                       beam=beam, unit=unit, scale=scale, header=header)

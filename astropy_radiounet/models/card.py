@@ -19,7 +19,7 @@ import astropy.units as u
 from radio_beam import Beam
 
 from ..backbones import get_backbone
-from ..image.beams import _check_beam
+from ..image.beams import check_beam
 from .calibration import ProbabilityCalibration
 from .normalisation import LogNormalisation
 from .pretrained import default_weights
@@ -100,7 +100,7 @@ class ModelCard:
 
     def __post_init__(self):
         if self.beam is not None:
-            _check_beam(self.beam, name="The model card's beam")
+            check_beam(self.beam, name="The model card's beam")
 
     @property
     def weights_path(self):

@@ -1,5 +1,15 @@
 """
 Segment outlines as `regions` polygons, for DS9 and CASA region files.
+
+photutils 3 can do this itself (`photutils.segmentation.SegmentationImage.to_regions`),
+but it traces pixel edges with rasterio and shapely, two optional
+dependencies of photutils whose GDAL/GEOS binaries a radio-astronomy
+environment rarely has, and it cannot work on one window of a map larger
+than memory.  Here the outline is the 0.5 contour of the segment's boolean
+mask, traced by contourpy (which matplotlib already installs), with collinear
+vertices dropped: a polygon halfway between the pixels inside and outside
+the segment, on any window (`mask_region` takes the window's origin), and in
+sky coordinates with a WCS.
 """
 
 import numpy as np

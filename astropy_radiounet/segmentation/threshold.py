@@ -9,7 +9,7 @@ import numpy as np
 from photutils.segmentation import detect_sources
 from photutils.utils import NoDetectionsWarning
 
-from ..image.read import _check_mask
+from ..image.read import check_mask
 from ..utils.validation import OneOf, PositiveInteger
 
 __all__ = ["threshold_map"]
@@ -43,7 +43,7 @@ def threshold_map(probability, threshold, n_pixels, *, connectivity=8, mask=None
     probability = np.asanyarray(probability)
     blank = ~np.isfinite(probability)
     if mask is not None:
-        blank |= _check_mask(np.asanyarray(mask, dtype=bool), probability.shape)
+        blank |= check_mask(np.asanyarray(mask, dtype=bool), probability.shape)
     if blank.all():
         warnings.warn("The map is blank (NaN or masked) everywhere: no segments.",
                       NoDetectionsWarning)

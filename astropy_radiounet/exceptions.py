@@ -18,11 +18,14 @@ survey run never guesses a unit or a beam:
 >>> warnings.resetwarnings()
 """
 
+from pathlib import Path
+
 from astropy.utils.exceptions import AstropyUserWarning
 
 __all__ = ["RadioUNetWarning", "MissingMetadataWarning", "BlankDataWarning",
+           "ImplausibleDataWarning",
            "InputReplacedWarning", "ResolutionWarning", "CatalogWarning", "SkippedInputWarning",
-           "PluginWarning",
+           "PluginWarning", "OutputLockedError",
            "OutputExistsError"]
 
 
@@ -41,6 +44,15 @@ class MissingMetadataWarning(RadioUNetWarning):
 
 class BlankDataWarning(RadioUNetWarning):
     """Some or all of the data to measure is blank (NaN, masked or off the image)."""
+
+
+class ImplausibleDataWarning(RadioUNetWarning):
+    """
+    Pixel values that no radio image of the sky holds (such as 1e30 Jy/beam).
+
+    They are usually corrupt pixels; the message says how many there are and
+    where.  They are kept as data: mask them if they are not real.
+    """
 
 
 class InputReplacedWarning(RadioUNetWarning):
@@ -98,3 +110,24 @@ class OutputExistsError(FileExistsError):
         fix = fix or (f"pass overwrite=True to replace {'them' if many else 'it'}, or "
                       f"choose another output.")
         super().__init__(f"{listed} {'exist' if many else 'exists'} already; {fix}")
+
+
+class OutputLockedError(RuntimeError):
+    """
+    Another run is writing to the same output directory.
+
+    Two resumable runs (``classify``, ``search``) in one output directory
+    would rewrite each other's tables; the second is refused.
+
+    Attributes
+    ----------
+    lock : str
+        The lock file, which names the run that holds it.
+    """
+
+    def __init__(self, lock, holder):
+        self.lock = str(lock)
+        super().__init__(
+            f"Another run ({holder}) is writing to {str(Path(lock).parent)!r}; wait for it to "
+            f"finish or use another output directory.  If no such run exists any more (its "
+            f"machine was restarted, say), delete {self.lock!r}.")

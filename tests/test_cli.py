@@ -41,15 +41,27 @@ def test_segment_writes_the_four_outputs(lotss_fits, low_threshold_card, tmp_pat
     assert summary in capsys.readouterr().err
 
 
-def test_existing_outputs_are_not_overwritten(lotss_fits, low_threshold_card, tmp_path, capsys):
+def test_rerun_resumes_and_another_models_outputs_are_kept(lotss_fits, low_threshold_card,
+                                                           tmp_path, capsys):
     arguments = ["segment", str(lotss_fits), "--weights", str(low_threshold_card),
                  "--output-dir", str(tmp_path), "--tile-size", "128", "--no-progress"]
     assert main(arguments) == 0
+    capsys.readouterr()
     before = (tmp_path / "field_probability.fits").read_bytes()
-    assert main(arguments) == 2
+    # The same model again: the image is done, and skipped.
+    assert main(arguments) == 0
+    assert "done before" in capsys.readouterr().err
+    assert (tmp_path / "field_probability.fits").read_bytes() == before
+    # A run killed while writing: the missing products are made again.
+    (tmp_path / "field_overlay.png").unlink()
+    assert main(arguments) == 0
+    assert "done before" not in capsys.readouterr().err
+    assert (tmp_path / "field_overlay.png").exists()
+    # Another threshold: the earlier products are not replaced without --overwrite.
+    assert main([*arguments, "--threshold", "0.9"]) == 2
     assert "use --overwrite" in capsys.readouterr().err
     assert (tmp_path / "field_probability.fits").read_bytes() == before
-    assert main([*arguments, "--overwrite"]) == 0
+    assert main([*arguments, "--threshold", "0.9", "--overwrite"]) == 0
 
 
 def test_unreadable_files_are_reported_and_others_still_run(lotss_fits, low_threshold_card,

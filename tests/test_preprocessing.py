@@ -87,5 +87,5 @@ def test_normalisation_card_round_trip_and_errors():
         LogNormalisation.from_dict({"method": "minmax"})
     with pytest.raises(ValueError, match="Unknown normalisation keys \\['snr_maxx'\\]"):
         LogNormalisation.from_dict({"method": "symlog_snr", "snr_maxx": 30})
-    with pytest.raises(ValueError, match="snr_max must be positive"):
+    with pytest.raises(ValueError, match="snr_max must be a finite positive number"):
         LogNormalisation(snr_max=0)

@@ -173,3 +173,24 @@ def test_ratio_is_bounded_by_the_map(probability, x, y, radius):
         assert probability.min() - 1e-12 <= stats.ratio[0] <= probability.max() + 1e-12
     else:
         assert np.isnan(stats.ratio[0])
+
+
+def test_to_table_columns_and_meta_as_aperture_stats():
+    probability = np.zeros((40, 40))
+    probability[15:25, 15:25] = 1.0
+    stats = DetectionRatio(probability, [(20, 20), (5, 5)], 6)
+    table = stats.to_table(columns=["id", "ratio"])
+    assert table.colnames == ["id", "ratio"] and len(table) == 2
+    assert table.meta["astropy_radiounet_version"] == stats.meta["astropy_radiounet_version"]
+    assert stats.to_table("coverage").colnames == ["coverage"]
+    with pytest.raises(ValueError, match=r"Unknown columns \['area'\]; the columns are id, x"):
+        stats.to_table(columns=["area"])
+
+
+@pytest.mark.parametrize("bad", [3.2, -0.5])
+def test_a_map_that_is_not_a_probability_is_refused(bad):
+    probability = np.zeros((20, 20))
+    probability[5, 5] = bad
+    probability[0, 0] = np.nan  # blank pixels are fine
+    with pytest.raises(ValueError, match="values in \\[0, 1\\].*1 pixels are outside"):
+        DetectionRatio(probability, [(10, 10)], 5)

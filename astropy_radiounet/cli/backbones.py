@@ -18,7 +18,7 @@ def run(args):
     from ..backbones import available_backbones
     from ..models.pretrained import default_weights
 
-    for name, spec in available_backbones().items():
+    for name, spec in sorted(available_backbones().items()):
         weights = "default weights shipped" if default_weights(name) else "no default weights"
         print(f"{name:20s} {spec.description} [{weights}]")
     return 0

@@ -36,6 +36,9 @@ def run(args):
     """Run ``radiounet evaluate``."""
     from ..evaluation.simulated import evaluate_clusters, evaluate_pixels, format_cluster_summary
 
+    if args.n_fields < 0:
+        raise CommandError(f"--n-fields must be 0 (no cluster fields) or positive; got "
+                           f"{args.n_fields}")
     try:
         metrics = evaluate_pixels(args.weights, n_tiles=args.n_tiles, seed=args.seed,
                                   parallel=local_parallel(args), threshold=args.threshold)

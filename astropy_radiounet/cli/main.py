@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 
-from ..exceptions import OutputExistsError
+from ..exceptions import OutputExistsError, OutputLockedError
 from . import backbones, calibrate, classify, evaluate, search, segment, simulate, train
 from .options import CommandError
 
@@ -33,7 +33,8 @@ def build_parser():
         prog="radiounet",
         description="Find faint diffuse radio emission in survey images with a U-Net.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log progress details (and show where an error was raised)")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
@@ -47,12 +48,24 @@ def _exists_message(exc):
             f"another output directory")
 
 
+def _os_error_message(exc):
+    """An operating-system error as one line naming the file and the reason."""
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or str(exc)
+    if where:
+        return f"cannot use {str(where)!r}: {reason}"
+    return reason
+
+
 def main(argv=None):
     """Run the ``radiounet`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # astropy prints its warnings (ours included) with its own handler; passing
+    # them on to the handler above would print each twice.
+    logging.getLogger("astropy").propagate = False
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
@@ -61,7 +74,19 @@ def main(argv=None):
     except OutputExistsError as exc:
         print(f"radiounet: error: {_exists_message(exc)}", file=sys.stderr)
         return 2
-    except CommandError as exc:
+    except (CommandError, OutputLockedError) as exc:
+        print(f"radiounet: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # A file system that refuses the outputs (read-only, full, a file where a
+        # directory is needed): say which file and why, without a traceback.
+        print(f"radiounet: error: {_os_error_message(exc)}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, MemoryError) as exc:
+        # Bad input found deep in the library (a model card, a setting): its message
+        # names the problem; -v shows where it was raised.
+        if args.verbose:
+            raise
         print(f"radiounet: error: {exc}", file=sys.stderr)
         return 2
 

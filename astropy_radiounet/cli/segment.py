@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from ..exceptions import OutputExistsError
-from ..survey.products import existing_products, image_stem, shared_stems
+from ..survey.products import (existing_products, image_stem, segmentation_products_state,
+                               shared_stems)
 from .options import (CommandError, add_model_options, add_n_pixels_option,
                       add_output_dir_option, add_overwrite_option, add_progress_option,
                       add_threshold_option, check_files_exist, segmenter_from_args)
@@ -72,26 +73,33 @@ def run(args):
     images = _images(args)
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    if not args.overwrite:
-        existing = existing_products(output_dir, [stem for _, stem in images])
-        if existing:
-            raise OutputExistsError(existing)
     segmenter = segmenter_from_args(
         args, n_pixels=args.n_pixels, threshold=args.threshold,
         tile_shape=(args.tile_size, args.tile_size), batch_size=args.batch_size,
         progress_bar=not args.no_progress)
+    if not args.overwrite:
+        # A rerun resumes: images whose products this model made are skipped,
+        # those written in part are done again; another model's are kept safe.
+        states = {stem: segmentation_products_state(output_dir, stem, segmenter)
+                  for _, stem in images}
+        other = [stem for stem, state in states.items() if state == "other"]
+        if other:
+            raise OutputExistsError(existing_products(output_dir, other))
+        for path, stem in images:
+            if states[stem] == "done":
+                print(f"{path}: done before -> {output_dir / stem}_*", file=sys.stderr)
+        images = [(path, stem) for path, stem in images if states[stem] != "done"]
     print(f"model: {segmenter.card.name}", file=sys.stderr)
     failed = 0
     for path, stem in tqdm(images, desc="images", unit="image",
                            disable=args.no_progress or len(images) < 2):
         start = time.perf_counter()
         try:
-            segments = write_segmentation_products(segmenter, path, output_dir, stem)
+            n_segments = write_segmentation_products(segmenter, path, output_dir, stem)
         except (ValueError, TypeError, OSError) as exc:
             failed += 1
             print(f"radiounet: {path}: {exc}", file=sys.stderr)
             continue
-        n_segments = 0 if segments is None else segments.n_labels
         summary = f"{n_segments} segment{'s' if n_segments != 1 else ''}"
         print(f"{path}: {summary} ({time.perf_counter() - start:.1f} s) -> "
               f"{output_dir / stem}_*", file=sys.stderr)

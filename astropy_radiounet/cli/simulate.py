@@ -68,7 +68,7 @@ def _simulation_errors(function):
             return function(args)
         except OutputExistsError:
             raise  # main() words it with the command's options
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, MemoryError) as exc:
             raise CommandError(str(exc)) from exc
 
     return wrapped

@@ -15,7 +15,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
-from .r500 import DEFAULT_APERTURE_FACTOR, angular_radius, r500_from_m500
+from .r500 import DEFAULT_APERTURE_FACTOR, _r500, _warn_implausible_m500, angular_radius
 
 __all__ = ["read_cluster_catalog", "catalog_r500", "catalog_apertures", "COLUMN_CANDIDATES"]
 
@@ -45,16 +45,43 @@ def _find(table, key, explicit):
     return None
 
 
+def _numbers(table, column, key):
+    try:
+        return np.asarray(table[column], dtype=float)
+    except (TypeError, ValueError):
+        msg = (f"Catalogue column {column!r} ({key}) holds values that are not numbers "
+               f"(e.g. {table[column][0]!r}); map another column with "
+               f"columns={{'{key}': ...}}.")
+        raise ValueError(msg) from None
+
+
 def _with_unit(table, column, key, unit, units):
     values = table[column]
     if key in units:
         given = units[key]
-        return (np.asarray(values, dtype=float) * given).to(unit)
+        try:
+            if isinstance(given, str) and given.strip()[:1] in tuple("0123456789.+-"):
+                given = u.Quantity(given)  # '1e14 solMass', as on the command line
+            elif not isinstance(given, u.Quantity):
+                given = u.Quantity(1.0, u.Unit(given))
+        except (TypeError, ValueError):
+            given = None
+        if given is None or not given.unit.is_equivalent(unit):
+            msg = (f"units={{'{key}': {units[key]!r}}} is not a unit of {unit.physical_type}; "
+                   f"give one such as {'1e14 * u.Msun' if key == 'm500' else 'u.Mpc'} "
+                   f"(or the string {'1e14 solMass' if key == 'm500' else 'Mpc'!r}).")
+            raise ValueError(msg)
+        return (_numbers(table, column, key) * given).to(unit)
     if getattr(values, "unit", None) is None:
         msg = (f"Catalogue column {column!r} ({key}) has no unit; say what it is, e.g. "
                f"units={{'{key}': {'1e14 * u.Msun' if key == 'm500' else 'u.Mpc'}}}.")
         raise ValueError(msg)
-    return u.Quantity(values).to(unit)
+    try:
+        return u.Quantity(values).to(unit)
+    except u.UnitConversionError:
+        msg = (f"Catalogue column {column!r} ({key}) has unit {values.unit}, which is not a "
+               f"{unit.physical_type}; map the right column with columns={{'{key}': ...}}.")
+        raise ValueError(msg) from None
 
 
 def read_cluster_catalog(source, *, columns=None, units=None, format=None):
@@ -70,7 +97,8 @@ def read_cluster_catalog(source, *, columns=None, units=None, format=None):
         Standard name (``name``, ``ra``, ``dec``, ``z``, ``m500``, ``r500``)
         to the catalogue's column name, for columns not found automatically.
     units : dict, optional
-        Units of unit-less columns, e.g. ``{'m500': 1e14 * u.Msun}``.
+        Units of unit-less columns, e.g. ``{'m500': 1e14 * u.Msun}`` (or the
+        string ``'1e14 solMass'``).
     format : str, optional
         Table format, when the file extension does not tell.
 
@@ -84,6 +112,13 @@ def read_cluster_catalog(source, *, columns=None, units=None, format=None):
     ------
     ValueError
         If a needed column is missing, has no unit, or no cluster has a size.
+
+    Warns
+    -----
+    `~astropy_radiounet.exceptions.CatalogWarning`
+        When masses are outside 1e12 to 1e16 solar masses: a column in units
+        of 1e14 solar masses read as solar masses (the warning names the rows
+        and the ``units=`` that reads them right).
 
     Examples
     --------
@@ -134,6 +169,11 @@ def read_cluster_catalog(source, *, columns=None, units=None, format=None):
     result["z"] = np.asarray(table[found["z"]], dtype=float)
     if found["m500"] is not None:
         result["m500"] = _with_unit(table, found["m500"], "m500", u.Msun, units)
+        _warn_implausible_m500(
+            result["m500"], labels=[repr(str(name)) for name in result["name"]],
+            fix=(f"if column {found['m500']!r} is in those units, pass "
+                 f"units={{'m500': 1e14 * u.Msun}} (on the command line: "
+                 f"--unit m500='1e14 solMass')"))
     if found["r500"] is not None:
         result["r500"] = _with_unit(table, found["r500"], "r500", u.kpc, units)
     names = [str(name) for name in result["name"]]
@@ -192,7 +232,7 @@ def catalog_r500(catalog, *, cosmology=None):
             use = (~np.isfinite(r500) & np.isfinite(m500) & (m500 > 0) & np.isfinite(z)
                    & (z > 0))
         if use.any():
-            r500[use] = r500_from_m500(m500[use], z[use], cosmology=cosmology)
+            r500[use] = _r500(m500[use], z[use], cosmology)
     return r500
 
 

@@ -14,6 +14,12 @@ inside the circle.  Blank (NaN) and masked pixels, and the part of the circle
 off the image, are left out; ``coverage`` reports the fraction of the
 circle's pixels that were used, so partly covered clusters can be flagged.
 It works on any probability map, not only those of this package.
+
+Only the part of a circle on the image is ever masked, so a circle far
+larger than the image (a nearby cluster) costs the memory of the image, not
+of the circle; the circle's own pixel count, the denominator of
+``coverage``, is counted on its mask up to ``EXACT_COUNT_PIXELS`` pixels of
+bounding box and is :math:`\\pi r^2` above.
 """
 
 import warnings
@@ -22,28 +28,85 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable
-from photutils.aperture import CircularAperture
+from photutils.aperture import BoundingBox
+from photutils.geometry import circular_overlap_grid
 
 from ..exceptions import BlankDataWarning
 from ..image.beams import pixel_scale
-from .r500 import DEFAULT_APERTURE_FACTOR, angular_radius, r500_from_m500
+from .r500 import DEFAULT_APERTURE_FACTOR, _checked_r500, angular_radius
 from ..image.read import check_mask
 
-__all__ = ["DetectionRatio"]
+__all__ = ["DetectionRatio", "MIN_RADIUS_PIXELS", "EXACT_COUNT_PIXELS"]
+
+#: The smallest aperture radius, in pixels: a smaller circle may hold no pixel
+#: centre at all (and from M500 or R500, such a size means a wrong unit).
+MIN_RADIUS_PIXELS = 0.5
+
+#: Apertures whose bounding box holds more pixels than this (a radius above
+#: about 1000 pixels) have their pixel count computed as pi r**2 instead of
+#: counted on a mask of the whole circle.
+EXACT_COUNT_PIXELS = 2**22
+
+#: Pixels of the on-image part of an aperture masked at a time.
+_BLOCK_PIXELS = 2**22
+
+
+def _version():
+    from .. import __version__
+
+    return __version__
+
+
+def _pixel_pairs(positions):
+    """Pixel (x, y) pairs as an (N, 2) float array, or a clear error."""
+    try:
+        xy = np.atleast_2d(np.asarray(positions, dtype=float))
+    except (TypeError, ValueError):
+        msg = (f"positions must be a SkyCoord or pixel (x, y) pairs of numbers; got "
+               f"{positions!r}.")
+        raise TypeError(msg) from None
+    if xy.size == 0:
+        msg = ("positions holds no aperture centre (an empty list or SkyCoord); pass at least "
+               "one position.")
+        raise ValueError(msg)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        msg = (f"positions must be a SkyCoord or pixel (x, y) pairs of shape (N, 2); "
+               f"got shape {np.shape(positions)}.")
+        raise ValueError(msg)
+    return xy
+
+
+def _n_positions(positions):
+    """The number of aperture centres (at least one)."""
+    if not isinstance(positions, SkyCoord):
+        return len(_pixel_pairs(positions))
+    n = 1 if positions.isscalar else positions.size
+    if n == 0:
+        msg = ("positions holds no aperture centre (an empty SkyCoord); pass at least one "
+               "position.")
+        raise ValueError(msg)
+    return n
+
+
+def _check_per_cluster(positions, **values):
+    """Refuse per-cluster values (M500, R500, redshift) of another length than positions."""
+    n = _n_positions(positions)
+    for name, value in values.items():
+        if np.ndim(value) and np.size(value) != n:
+            msg = (f"Got {np.size(value)} {name} values for {n} positions; give one per "
+                   f"cluster (or a single value for all).")
+            raise ValueError(msg)
 
 
 def _pixel_positions(positions, wcs):
     if isinstance(positions, SkyCoord):
+        _n_positions(positions)
         if wcs is None:
             msg = "positions are a SkyCoord, so a wcs= is needed to place them on the image."
             raise ValueError(msg)
         x, y = wcs.world_to_pixel(positions)
         return np.column_stack([np.atleast_1d(x), np.atleast_1d(y)]), positions
-    xy = np.atleast_2d(np.asarray(positions, dtype=float))
-    if xy.ndim != 2 or xy.shape[1] != 2:
-        msg = (f"positions must be a SkyCoord or pixel (x, y) pairs of shape (N, 2); "
-               f"got shape {np.shape(positions)}.")
-        raise ValueError(msg)
+    xy = _pixel_pairs(positions)
     sky = None
     if wcs is not None:
         sky = wcs.pixel_to_world(xy[:, 0], xy[:, 1])
@@ -73,7 +136,53 @@ def _pixel_radii(radius, n, wcs):
         msg = (f"Aperture radii must be finite and positive; {bad.sum()} are not (first: "
                f"{pixels[bad][:5]} pixels).")
         raise ValueError(msg)
+    small = pixels < MIN_RADIUS_PIXELS
+    if small.any():
+        msg = (f"Aperture radii must be at least {MIN_RADIUS_PIXELS} pixel, or a circle may "
+               f"hold no pixel centre; {small.sum()} are smaller (first: "
+               f"{np.array2string(pixels[small][:5], precision=3)} pixels).  Apertures of "
+               f"M500 or R500 this small mean a wrong unit: M500 in units of 1e14 solMass "
+               f"given as solMass, or R500 in Mpc given as kpc.")
+        raise ValueError(msg)
     return pixels
+
+
+def _aperture_sum(data, x, y, radius):
+    """
+    Sum and number of the valid pixels of ``data`` whose centres lie in a
+    circle, and the circle's own pixel count, on the image or not.
+
+    Only the part of the circle on the image is masked, a block of rows at a
+    time (photutils' ``'center'`` method: `~photutils.geometry.circular_overlap_grid`
+    with one subpixel, as ``CircularAperture.to_mask(method='center')``).
+    """
+    ny, nx = data.shape
+    box = BoundingBox.from_float(x - radius, x + radius, y - radius, y + radius)
+    x0, x1 = max(box.ixmin, 0), min(box.ixmax, nx)
+    y0, y1 = max(box.iymin, 0), min(box.iymax, ny)
+    total, n_valid, n_on_image = 0.0, 0, 0
+    if x0 < x1 and y0 < y1:
+        rows = max(1, _BLOCK_PIXELS // (x1 - x0))
+        for start in range(y0, y1, rows):
+            stop = min(start + rows, y1)
+            inside = circular_overlap_grid(x0 - 0.5 - x, x1 - 0.5 - x, start - 0.5 - y,
+                                           stop - 0.5 - y, x1 - x0, stop - start, radius,
+                                           0, 1) > 0
+            values = data[start:stop, x0:x1][inside]
+            n_on_image += values.size
+            values = values[np.isfinite(values)]
+            total += float(values.sum())
+            n_valid += values.size
+    box_ny, box_nx = box.shape
+    if (x0, x1, y0, y1) == (box.ixmin, box.ixmax, box.iymin, box.iymax):
+        n_circle = n_on_image  # the whole circle is on the image
+    elif box_ny * box_nx <= EXACT_COUNT_PIXELS:
+        n_circle = int(np.count_nonzero(circular_overlap_grid(
+            box.ixmin - 0.5 - x, box.ixmax - 0.5 - x, box.iymin - 0.5 - y,
+            box.iymax - 0.5 - y, box_nx, box_ny, radius, 0, 1)))
+    else:
+        n_circle = max(np.pi * radius**2, n_on_image)
+    return total, n_valid, n_circle
 
 
 class DetectionRatio:
@@ -89,7 +198,8 @@ class DetectionRatio:
         pairs, one or many.
     radius : float, array_like or `~astropy.units.Quantity`
         Aperture radius: pixels, or an angle (needs ``wcs``); one for all
-        apertures or one each.
+        apertures or one each; at least half a pixel (``MIN_RADIUS_PIXELS``).
+        A circle larger than the map is measured on the map's pixels.
     wcs : `~astropy.wcs.WCS`, optional
         Celestial WCS of the map.
     mask : array_like of bool, optional
@@ -104,6 +214,9 @@ class DetectionRatio:
         Number of valid pixels averaged.
     coverage : `~numpy.ndarray`
         Fraction of the aperture's pixels that are on the image and valid.
+    meta : dict
+        The package version and how apertures are drawn; the ``meta`` of
+        `to_table`.
 
     Examples
     --------
@@ -134,7 +247,17 @@ class DetectionRatio:
         if mask is not None:
             data = np.where(check_mask(np.asanyarray(mask, dtype=bool), data.shape), np.nan,
                             data)
+        with np.errstate(invalid="ignore"):
+            outside = (data < 0) | (data > 1)
+        if outside.any():
+            msg = (f"probability must be a probability map with values in [0, 1] (NaN for "
+                   f"blank); {np.count_nonzero(outside)} pixels are outside it (from "
+                   f"{np.nanmin(data):.3g} to {np.nanmax(data):.3g}).  Pass the map of "
+                   f"RadioUNetSegmenter.predict_probability, not the image.")
+            raise ValueError(msg)
         self.wcs = wcs
+        self.meta = {"astropy_radiounet_version": _version(),
+                     "aperture": "circle, pixels whose centre is inside"}
         self.xy, self.sky_positions = _pixel_positions(positions, wcs)
         self.radius_pixels = _pixel_radii(radius, len(self.xy), wcs)
         self.ratio, self.n_pixels, self.coverage = self._measure(data)
@@ -147,14 +270,10 @@ class DetectionRatio:
         for i, ((x, y), r) in enumerate(zip(self.xy, self.radius_pixels)):
             if not (np.isfinite(x) and np.isfinite(y)):
                 continue  # a sky position the WCS cannot project
-            aperture_mask = CircularAperture((x, y), r).to_mask(method="center")
-            n_total = aperture_mask.data.sum()
-            values = aperture_mask.get_values(data)
-            values = values[np.isfinite(values)]
-            n_valid[i] = values.size
-            coverage[i] = values.size / n_total if n_total else 0.0
-            if values.size:
-                ratio[i] = values.mean()
+            total, n_valid[i], n_circle = _aperture_sum(data, x, y, r)
+            coverage[i] = n_valid[i] / n_circle if n_circle else 0.0
+            if n_valid[i]:
+                ratio[i] = total / n_valid[i]
         empty = n_valid == 0
         if empty.any():
             warnings.warn(f"{empty.sum()} of {n} apertures contain no valid pixel (off the "
@@ -191,6 +310,11 @@ class DetectionRatio:
         mask : array_like of bool, optional
             `True` for pixels to leave out.
         """
+        if not isinstance(r500, u.Quantity) or r500.unit.physical_type != "length":
+            msg = (f"r500 must be a length Quantity, one per cluster or one for all (e.g. "
+                   f"[1.1, 0.9] * u.Mpc); got {r500!r}.")
+            raise TypeError(msg)
+        _check_per_cluster(positions, R500=r500, redshift=redshift)
         radius = angular_radius(factor * r500, redshift, cosmology=cosmology)
         return cls(probability, positions, radius, wcs=wcs, mask=mask)
 
@@ -201,10 +325,12 @@ class DetectionRatio:
         Apertures of ``factor`` x R500 around clusters of mass M500.
 
         R500 follows from M500 and the critical density at the cluster's
-        redshift (see `~astropy_radiounet.clusters.r500_from_m500`); other
-        parameters are those of `from_r500`.
+        redshift (see `~astropy_radiounet.clusters.r500_from_m500`, which warns
+        about masses outside 1e12 to 1e16 solar masses, almost certainly in
+        the wrong unit); other parameters are those of `from_r500`.
         """
-        r500 = r500_from_m500(m500, redshift, cosmology=cosmology)
+        _check_per_cluster(positions, M500=m500, redshift=redshift)
+        r500 = _checked_r500(m500, redshift, cosmology)
         return cls.from_r500(probability, positions, r500, redshift, wcs=wcs, factor=factor,
                              cosmology=cosmology, mask=mask)
 
@@ -225,6 +351,10 @@ class DetectionRatio:
         detected : `~numpy.ndarray` of bool
             `False` where the ratio is NaN (check ``coverage``).
         """
+        if isinstance(threshold, (str, bytes, bool)):
+            msg = (f"threshold must be a number or a model card; got {threshold!r} (a "
+                   f"{type(threshold).__name__}): pass the number itself, e.g. 0.015.")
+            raise TypeError(msg)
         card_threshold = getattr(threshold, "detection_ratio_threshold", threshold)
         if card_threshold is None:
             msg = (f"The model card {getattr(threshold, 'name', threshold)!r} gives no "
@@ -242,15 +372,30 @@ class DetectionRatio:
         with np.errstate(invalid="ignore"):
             return np.asarray(self.ratio > value)
 
-    def to_table(self):
+    def to_table(self, columns=None):
         """
-        The measurements as a `~astropy.table.QTable`.
+        The measurements as a `~astropy.table.QTable`, as photutils'
+        `~photutils.aperture.ApertureStats.to_table`.
 
-        Columns: ``id`` (from 1), ``x`` and ``y`` (pixels), ``sky_centroid``
-        (with a WCS), ``radius`` (pixels) and ``radius_angle`` (with a WCS),
-        ``ratio``, ``n_pixels`` and ``coverage``.
+        Parameters
+        ----------
+        columns : str or list of str, optional
+            The columns to keep, in this order; all by default: ``id``
+            (from 1), ``x`` and ``y`` (pixels), ``sky_centroid`` (with a
+            WCS), ``radius`` (pixels) and ``radius_angle`` (with a WCS),
+            ``ratio``, ``n_pixels`` and ``coverage``.
+
+        Returns
+        -------
+        table : `~astropy.table.QTable`
+            With `meta` as its ``meta``.
+
+        Raises
+        ------
+        ValueError
+            If a column is unknown.
         """
-        table = QTable()
+        table = QTable(meta=dict(self.meta))
         table["id"] = np.arange(1, len(self) + 1)
         table["x"] = self.xy[:, 0] * u.pix
         table["y"] = self.xy[:, 1] * u.pix
@@ -262,19 +407,40 @@ class DetectionRatio:
         table["ratio"] = self.ratio
         table["n_pixels"] = self.n_pixels
         table["coverage"] = self.coverage
-        return table
+        if columns is None:
+            return table
+        columns = [columns] if isinstance(columns, str) else list(columns)
+        unknown = [name for name in columns if name not in table.colnames]
+        if unknown:
+            msg = (f"Unknown columns {unknown}; the columns are "
+                   f"{', '.join(table.colnames)}.")
+            raise ValueError(msg)
+        return table[columns]
 
     def to_regions(self):
         """
         The apertures as `regions.Regions` (sky circles when a WCS is known).
 
-        Each region's ``meta['text']`` gives its detection ratio, which DS9
-        shows as a label.
+        Each region's ``meta['text']`` gives its ``id`` and detection ratio,
+        which DS9 shows as a label.  An aperture without a pixel position (a
+        sky position the WCS cannot project) has no region: it is left out,
+        with a `~astropy_radiounet.exceptions.BlankDataWarning` naming its
+        ``id``.
         """
         from regions import CirclePixelRegion, PixCoord, Regions
 
+        finite = np.isfinite(self.xy).all(axis=1)
+        if not finite.all():
+            ids = np.flatnonzero(~finite) + 1
+            warnings.warn(f"{ids.size} of {len(self)} apertures have no pixel position (a sky "
+                          f"position the WCS cannot project) and are left out of the regions: "
+                          f"id {', '.join(map(str, ids[:10]))}"
+                          f"{', ...' if ids.size > 10 else ''}.",
+                          BlankDataWarning, stacklevel=2)
         shapes = []
         for i, ((x, y), r) in enumerate(zip(self.xy, self.radius_pixels)):
+            if not finite[i]:
+                continue
             region = CirclePixelRegion(PixCoord(x, y), r)
             if self.wcs is not None:
                 region = region.to_sky(self.wcs)

@@ -12,13 +12,22 @@ and it subtends the angle :math:`R_{500} / D_A(z)`, with :math:`D_A` the
 angular-diameter distance.  Planck18 is the default cosmology.
 """
 
+import warnings
+
 import astropy.units as u
 import numpy as np
 
-__all__ = ["r500_from_m500", "angular_radius", "DEFAULT_APERTURE_FACTOR"]
+from ..exceptions import CatalogWarning
+
+__all__ = ["r500_from_m500", "angular_radius", "DEFAULT_APERTURE_FACTOR",
+           "PLAUSIBLE_M500"]
 
 #: Aperture radius in units of R500 used for the detection ratio (Stuardi et al. 2024).
 DEFAULT_APERTURE_FACTOR = 2.2
+
+#: The masses of galaxy groups and clusters: an M500 outside this range is
+#: almost certainly in the wrong unit, and is warned about.
+PLAUSIBLE_M500 = (1e12, 1e16) * u.Msun
 
 
 def _cosmology(cosmology):
@@ -30,13 +39,58 @@ def _cosmology(cosmology):
 
 
 def _redshift(redshift):
-    redshift = np.asarray(redshift, dtype=float)
+    try:
+        redshift = np.asarray(redshift, dtype=float)
+    except (TypeError, ValueError):
+        msg = f"redshift must be a number or an array of numbers; got {redshift!r}."
+        raise TypeError(msg) from None
     if np.any(~np.isfinite(redshift)) or np.any(redshift <= 0):
         msg = (f"redshift must be finite and positive for every cluster; got "
                f"{redshift[~(np.isfinite(redshift) & (redshift > 0))][:5]}.  Clusters without "
                f"a redshift have no R500 angle: leave them out or give their radius directly.")
         raise ValueError(msg)
     return redshift
+
+
+def _same_length(name, values, other_name, other):
+    """Refuse two per-cluster arrays that do not broadcast (a scalar goes with any)."""
+    n, n_other = np.size(values), np.size(other)
+    if np.ndim(values) > 1 or np.ndim(other) > 1:
+        msg = (f"{name} and {other_name} must be numbers or 1-D arrays, one value per "
+               f"cluster; got shapes {np.shape(values)} and {np.shape(other)}.")
+        raise ValueError(msg)
+    if np.ndim(values) and np.ndim(other) and n != n_other:
+        msg = (f"Got {n} {name} values and {n_other} {other_name} values; give one per "
+               f"cluster (or a single value for all).")
+        raise ValueError(msg)
+
+
+def _warn_implausible_m500(m500, labels=None, fix=None, stacklevel=3):
+    """
+    Warn (`CatalogWarning`) about masses outside `PLAUSIBLE_M500`, naming the
+    rows (``labels``, positions by default) and the likely unit, with ``fix``
+    as the way out for masses 1e14 times too small.
+    """
+    msun = np.atleast_1d(u.Quantity(m500, u.Msun).value)
+    low, high = PLAUSIBLE_M500.to_value(u.Msun)
+    with np.errstate(invalid="ignore"):
+        small, large = msun < low, msun > high
+    bad = small | large
+    if not bad.any():
+        return
+    index = np.flatnonzero(bad)
+    listed = ", ".join(f"{labels[i] if labels is not None else i} ({msun[i]:.3g} solMass)"
+                       for i in index[:5]) + (", ..." if len(index) > 5 else "")
+    if small.any():
+        hint = ("did you mean masses in units of 1e14 solMass? "
+                + (fix or "multiply them by 1e14 (6 * u.Msun is 6 solar masses, "
+                          "6e14 * u.Msun a cluster)"))
+    else:
+        hint = "check the unit of the masses (grams or kilograms read as solMass?)"
+    msg = (f"M500 of {bad.sum()} of {msun.size} clusters is outside 1e{np.log10(low):.0f} to "
+           f"1e{np.log10(high):.0f} solMass, the masses of galaxy groups and clusters "
+           f"({'rows' if labels is not None else 'positions'} {listed}): {hint}.")
+    warnings.warn(msg, CatalogWarning, stacklevel=stacklevel)
 
 
 def r500_from_m500(m500, redshift, *, cosmology=None):
@@ -57,6 +111,21 @@ def r500_from_m500(m500, redshift, *, cosmology=None):
     r500 : `~astropy.units.Quantity`
         In kpc.
 
+    Raises
+    ------
+    TypeError
+        If ``m500`` is not a mass Quantity.
+    ValueError
+        If a mass or redshift is not finite and positive, or if the numbers
+        of masses and redshifts differ (either may be a single value).
+
+    Warns
+    -----
+    `~astropy_radiounet.exceptions.CatalogWarning`
+        For masses outside 1e12 to 1e16 solar masses (``PLAUSIBLE_M500``),
+        almost certainly in the wrong unit, such as masses in units of 1e14
+        solar masses given as solar masses.
+
     Examples
     --------
     >>> import astropy.units as u
@@ -64,10 +133,31 @@ def r500_from_m500(m500, redshift, *, cosmology=None):
     >>> r500_from_m500(6e14 * u.Msun, 0.2).round(-1)  # doctest: +FLOAT_CMP
     <Quantity 1230. kpc>
     """
+    return _checked_r500(m500, redshift, cosmology)
+
+
+def _checked_r500(m500, redshift, cosmology, stacklevel=4):
+    """`r500_from_m500`, warning ``stacklevel`` frames up (the caller of the caller)."""
     if not isinstance(m500, u.Quantity) or m500.unit.physical_type != "mass":
         msg = f"m500 must be a mass Quantity (e.g. 6e14 * u.Msun); got {m500!r}."
         raise TypeError(msg)
-    rho_c = _cosmology(cosmology).critical_density(_redshift(redshift))
+    redshift = _redshift(redshift)
+    _same_length("M500", m500, "redshift", redshift)
+    bad = ~(np.isfinite(m500) & (m500 > 0))
+    if np.any(bad):
+        msg = (f"m500 must be finite and positive for every cluster; got "
+               f"{np.atleast_1d(m500)[np.atleast_1d(bad)][:5]}.  Leave clusters without a "
+               f"mass out (catalog_r500 does so row by row).")
+        raise ValueError(msg)
+    _warn_implausible_m500(m500, stacklevel=stacklevel)
+    return _r500(m500, redshift, cosmology)
+
+
+def _r500(m500, redshift, cosmology):
+    """R500 in kpc of checked masses and redshifts (empty in, empty out)."""
+    if np.size(m500) == 0 or np.size(redshift) == 0:
+        return np.zeros(np.broadcast_shapes(np.shape(m500), np.shape(redshift))) * u.kpc
+    rho_c = _cosmology(cosmology).critical_density(redshift)
     return np.cbrt(3 * m500 / (4 * np.pi * 500 * rho_c)).to(u.kpc)
 
 
@@ -88,9 +178,21 @@ def angular_radius(radius, redshift, *, cosmology=None):
     -------
     angle : `~astropy.units.Quantity`
         In arcmin.
+
+    Raises
+    ------
+    TypeError
+        If ``radius`` is not a length Quantity.
+    ValueError
+        If a redshift is not finite and positive, or if the numbers of radii
+        and redshifts differ (either may be a single value).
     """
     if not isinstance(radius, u.Quantity) or radius.unit.physical_type != "length":
         msg = f"radius must be a length Quantity (e.g. 1.2 * u.Mpc); got {radius!r}."
         raise TypeError(msg)
-    distance = _cosmology(cosmology).angular_diameter_distance(_redshift(redshift))
+    redshift = _redshift(redshift)
+    _same_length("radius", radius, "redshift", redshift)
+    if np.size(radius) == 0 or np.size(redshift) == 0:
+        return np.zeros(np.broadcast_shapes(np.shape(radius), np.shape(redshift))) * u.arcmin
+    distance = _cosmology(cosmology).angular_diameter_distance(redshift)
     return (radius / distance * u.rad).to(u.arcmin)

@@ -18,8 +18,9 @@ from astropy.table import QTable
 
 from ..image.beams import beam_area_pixels
 from ..simulation.diffuse import LABELS
-from ..training.config import TrainingConfig
+from ..training.config import TrainingConfig, check_field_keywords
 from ..training.pairs import make_training_pairs
+from ..utils.validation import PositiveInteger, PositiveNumber, Probability
 from .metrics import best_threshold, classification_metrics, pixel_metrics, reliability, roc_auc
 
 __all__ = ["evaluate_pixels", "recall_by_type_and_snr", "evaluate_clusters",
@@ -46,7 +47,7 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, parallel=False, thresho
         Where the tiles are simulated (see
         `~astropy_radiounet.training.make_training_pairs`); serial by default.
     threshold : float, optional
-        Probability threshold; the card's by default.
+        Probability threshold, in [0, 1); the card's by default.
     progress_bar : bool, optional
         Show the simulation's progress.
 
@@ -61,6 +62,8 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, parallel=False, thresho
     """
     from ..models.card import load_model
 
+    n_tiles = PositiveInteger().validate(n_tiles, "n_tiles")
+    threshold = Probability(optional=True).validate(threshold, "threshold")
     model, card = load_model(weights=weights)
     recipe = card.training.get("config")
     if recipe is None:
@@ -209,6 +212,18 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
     from ..segmentation.segmenter import RadioUNetSegmenter
     from ..simulation import simulate_field
 
+    n_fields = PositiveInteger().validate(n_fields, "n_fields")
+    for name, value in (("factor", factor), ("detection_snr", detection_snr),
+                        ("min_beams", min_beams)):
+        PositiveNumber().validate(value, name)
+    if not (isinstance(diffuse_probability, (int, float)) and not isinstance(
+            diffuse_probability, bool) and 0 <= diffuse_probability <= 1):
+        msg = (f"diffuse_probability must be a probability in [0, 1]; got "
+               f"{diffuse_probability!r}.")
+        raise ValueError(msg)
+    check_field_keywords(field_kwargs or {}, name="field_kwargs",
+                         reserved=("shape", "seed", "cluster_at_center"),
+                         setter="evaluate_clusters (a cluster at the centre of each field)")
     segmenter = RadioUNetSegmenter(weights=weights, tile_shape=tile_shape)
     card = segmenter.card
     mask_snr = (card.training.get("config") or {}).get("mask_snr", 0.5)

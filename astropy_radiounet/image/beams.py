@@ -72,16 +72,22 @@ def check_beam(beam, *, name="beam"):
     return beam
 
 
-def _header_value(header, keyword, default):
+#: How to pass a beam, for messages.
+BEAM_EXAMPLE = "beam=radio_beam.Beam(6 * u.arcsec)"
+
+
+def _header_value(header, keyword, default, source):
     value = header.get(keyword, default)
     try:
         return float(value)
     except (TypeError, ValueError):
-        msg = f"The header's {keyword} = {value!r} is not a number (degrees)."
+        msg = (f"In the {source}, {keyword} = {value!r} is not a number (BMAJ, BMIN and "
+               f"BPA are in degrees).  Correct the header, or delete BMAJ and pass the beam "
+               f"instead (e.g. {BEAM_EXAMPLE}).")
         raise ValueError(msg) from None
 
 
-def beam_from_header(header):
+def beam_from_header(header, *, source="header"):
     """
     The restoring beam of a FITS header, from ``BMAJ``, ``BMIN`` and ``BPA``.
 
@@ -96,6 +102,9 @@ def beam_from_header(header):
     header : `~astropy.io.fits.Header`, mapping or `None`
         The header, or any mapping of FITS keywords (such as the ``meta``
         of an `~astropy.nddata.NDData`).
+    source : str, optional
+        What the header belongs to, for error messages (such as
+        ``"header of file 'field.fits'"``).
 
     Returns
     -------
@@ -135,15 +144,17 @@ def beam_from_header(header):
         raise TypeError(msg)
     if "BMAJ" not in header:
         return None
-    major = _header_value(header, "BMAJ", None)
-    minor = _header_value(header, "BMIN", major)
-    pa = _header_value(header, "BPA", 0.0)
+    major = _header_value(header, "BMAJ", None, source)
+    minor = _header_value(header, "BMIN", major, source)
+    pa = _header_value(header, "BPA", 0.0, source)
     if minor > major:
         major, minor, pa = minor, major, pa + 90.0
     if not (np.isfinite([major, minor, pa]).all() and minor > 0):
-        msg = (f"The header's beam BMAJ={major}, BMIN={minor} (deg), BPA={pa} is not a "
-               f"beam: the widths must be finite and positive.  Correct the header, or "
-               f"remove BMAJ to read the image without a beam.")
+        msg = (f"The {source} has the beam BMAJ={header['BMAJ']!r}, "
+               f"BMIN={header.get('BMIN', header['BMAJ'])!r} (deg), "
+               f"BPA={header.get('BPA', 0.0)!r}, which is not a beam: the widths must be "
+               f"finite and positive.  Correct the header, or delete BMAJ and pass the beam "
+               f"instead (e.g. {BEAM_EXAMPLE}).")
         raise ValueError(msg)
     return Beam(major=major * u.deg, minor=minor * u.deg, pa=pa * u.deg)
 

@@ -13,6 +13,10 @@ __all__ = ["robust_sigma", "NoiseMap"]
 
 #: Converts the median absolute deviation to the standard deviation of a Gaussian.
 MAD_TO_STD = 1.482602218505602
+#: A box whose spread is below this fraction of its typical absolute value
+#: is constant up to float32 rounding (such as a constant image after
+#: resampling), and has no noise to measure.
+ROUNDING_SPREAD = 1e-6
 
 
 def robust_sigma(values, *, axis=-1, sigma=3.0, maxiters=5):
@@ -141,7 +145,10 @@ class NoiseMap:
             # Each box against its own size (the last column may be narrower).
             enough = n_valid >= np.maximum(min_valid_fraction * box_pixels, 16)
             if enough.any():
-                mesh[by, enough] = robust_sigma(boxes[enough], sigma=sigma, maxiters=maxiters)
+                spread = robust_sigma(boxes[enough], sigma=sigma, maxiters=maxiters)
+                level = np.nanmedian(np.abs(boxes[enough]), axis=1)
+                spread[spread <= ROUNDING_SPREAD * level] = np.nan
+                mesh[by, enough] = spread
         mesh[~(mesh > 0)] = np.nan
         if not np.isfinite(mesh).any():
             msg = ("Cannot estimate the noise: no box of the image has enough valid "

@@ -10,9 +10,13 @@ carry degenerate FREQ and STOKES axes: those are dropped.  A cube with a real
 third axis is refused, with a message saying how to pick a plane.
 
 Pixel values are not copied: a FITS file is opened memory-mapped and the
-plane is a view, so images larger than memory can be processed in pieces.
-Non-finite pixels (NaN blanking at mosaic edges) are left as they are and are
-treated as masked by every later step.
+plane is a view, so images larger than memory can be processed in pieces
+(integer images scaled by ``BSCALE``/``BZERO`` and tile-compressed images are
+read into memory, as their values must be computed).  Non-finite pixels (NaN
+blanking at mosaic edges) are left as they are and are treated as masked by
+every later step.  Blanking written as zeros -- regions of exact zeros larger
+than a few beams that touch the edge of the image -- is masked too, with a
+`~astropy_radiounet.exceptions.BlankDataWarning`.
 """
 
 import os
@@ -26,9 +30,10 @@ from astropy.io import fits
 from astropy.nddata import NDData
 from astropy.wcs import WCS, FITSFixedWarning
 from radio_beam import Beam
+from scipy import ndimage
 
-from ..exceptions import InputReplacedWarning, MissingMetadataWarning
-from .beams import beam_from_header, check_beam
+from ..exceptions import BlankDataWarning, InputReplacedWarning, MissingMetadataWarning
+from .beams import beam_area_pixels, beam_from_header, check_beam
 
 __all__ = ["ImagePlane", "read_image", "parse_brightness_unit", "check_mask"]
 
@@ -42,6 +47,13 @@ _BRIGHTNESS_UNITS = {
     "jy beam-1": JY_BEAM,
     "mjy beam-1": u.mJy / u.beam,
 }
+#: A region of exact zeros touching the image edge is blanking written as 0
+#: when it covers at least this many beams (and ZERO_BORDER_MIN_PIXELS pixels).
+ZERO_BORDER_BEAMS = 4
+ZERO_BORDER_MIN_PIXELS = 64
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: What astropy raises for a file that is not FITS, or is cut short.
+_READ_ERRORS = (OSError, EOFError, ValueError, TypeError, IndexError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -84,14 +96,20 @@ class ImagePlane:
 
     def blank(self, rows=slice(None), cols=slice(None)):
         """
-        Boolean array, `True` where a pixel is masked or non-finite.
+        Boolean array, `True` where a pixel is masked or non-finite (or
+        beyond the float32 range, in which the image is processed).
 
         Parameters
         ----------
         rows, cols : slice, optional
             Part of the plane to evaluate (the whole plane by default).
         """
-        blank = ~np.isfinite(self.data[rows, cols])
+        data = self.data[rows, cols]
+        blank = ~np.isfinite(data)
+        if data.dtype.kind == "f" and data.dtype.itemsize > 4:
+            # Values beyond the float32 range (about 3e38 Jy/beam) cannot be computed with.
+            with np.errstate(over="ignore", invalid="ignore"):
+                blank |= np.abs(data) * abs(self.scale) > _FLOAT32_MAX
         if self.mask is not None:
             blank |= self.mask[rows, cols]
         return blank
@@ -134,6 +152,8 @@ class ImagePlane:
         Returns
         -------
         plane : `ImagePlane`
+            Unlike `read_image`, zeros are always data here (see its
+            ``blank_zero_borders``).
 
         Examples
         --------
@@ -146,7 +166,8 @@ class ImagePlane:
         >>> plane.shape, plane.scale, plane.beam.major.to(u.arcsec)
         ((3, 4), 0.001, <Quantity 6. arcsec>)
         """
-        return read_image(np.asanyarray(data), wcs=wcs, beam=beam, unit=unit, mask=mask)
+        return read_image(np.asanyarray(data), wcs=wcs, beam=beam, unit=unit, mask=mask,
+                          blank_zero_borders=False)
 
     def replace(self, **changes):
         """
@@ -166,7 +187,7 @@ class ImagePlane:
         values.update(changes)
         return ImagePlane(**values)
 
-    def cutout(self, position, size):
+    def cutout(self, position, size, *, mode="partial"):
         """
         The part of the plane around a position, blank where it leaves the plane.
 
@@ -178,6 +199,10 @@ class ImagePlane:
         size : int, `~astropy.units.Quantity` or tuple of them
             Side(s) of the cutout, ``(ny, nx)``, in pixels or as angles (see
             `~astropy.nddata.Cutout2D`).
+        mode : {'partial', 'trim'}, optional
+            ``'partial'``: the cutout has the requested size, NaN off the
+            plane; ``'trim'``: only the part on the plane (for a size larger
+            than the plane, which would otherwise allocate mostly NaN).
 
         Returns
         -------
@@ -203,11 +228,14 @@ class ImagePlane:
         data = self.data
         if not np.issubdtype(data.dtype, np.floating):
             data = np.asarray(data, dtype=np.float32)
-        cut = Cutout2D(data, position, size, wcs=self.wcs, mode="partial", fill_value=np.nan,
+        if mode not in ("partial", "trim"):
+            msg = f"mode must be 'partial' or 'trim'; got {mode!r}."
+            raise ValueError(msg)
+        cut = Cutout2D(data, position, size, wcs=self.wcs, mode=mode, fill_value=np.nan,
                        copy=True)
         mask = None
         if self.mask is not None:
-            mask = Cutout2D(self.mask, position, size, wcs=self.wcs, mode="partial",
+            mask = Cutout2D(self.mask, position, size, wcs=self.wcs, mode=mode,
                             fill_value=True, copy=True).data
         return self.replace(data=cut.data, mask=mask, wcs=cut.wcs, header=None)
 
@@ -220,10 +248,11 @@ class ImagePlane:
         values, valid : `~numpy.ndarray`
             The float32 values and a boolean array, `True` where valid.
         """
-        values = np.array(self.data[rows, cols], dtype=np.float32)
-        valid = ~self.blank(rows, cols)
-        if self.scale != 1.0:
-            values *= np.float32(self.scale)
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = np.array(self.data[rows, cols], dtype=np.float32)
+            if self.scale != 1.0:
+                values *= np.float32(self.scale)
+        valid = ~self.blank(rows, cols) & np.isfinite(values)
         values[~valid] = 0.0
         return values, valid
 
@@ -339,23 +368,100 @@ def _resolve_unit(own, given, *, source):
     return unit, scale
 
 
-def _from_hdu(hdu, *, source, unit=None):
+def _check_pixel_scale_keywords(header, wcs, *, source):
+    """
+    Refuse a celestial WCS whose header gives no pixel scale: wcslib then
+    assumes 1 deg per pixel, which makes a model grid of absurd size.
+    """
+    naxis = int(header.get("NAXIS", 2) or 2)
+    missing = [f"CDELT{axis}" for axis in (1, 2)
+               if f"CDELT{axis}" not in header
+               and not any(f"CD{axis}_{other}" in header for other in range(1, naxis + 1))]
+    if missing:
+        ctypes = ", ".join(f"CTYPE{axis}={wcs.wcs.ctype[axis - 1]!r}" for axis in (1, 2))
+        msg = (f"The {source} has a celestial WCS ({ctypes}) but no pixel scale: its header "
+               f"has no {' or '.join(missing)} (nor a CDi_j matrix), and wcslib would assume "
+               f"1 deg per pixel.  Add CDELT1 and CDELT2 (degrees per pixel; CDELT1 is "
+               f"negative when RA increases to the left) to the header, or pass wcs= with "
+               f"the image's WCS.")
+        raise ValueError(msg)
+
+
+def _from_hdu(hdu, *, source, unit=None, wcs_given=False, beam_given=False):
     data, wcs = _celestial_plane(hdu.data, hdu.header, source=source)
+    if wcs is not None and not wcs_given:
+        _check_pixel_scale_keywords(hdu.header, wcs, source=source)
     bunit = hdu.header.get("BUNIT")
     if bunit is None and unit is None:
         warnings.warn(f"The {source} has no BUNIT keyword; assuming Jy/beam (pass unit= "
-                      f"if it is not).", MissingMetadataWarning, stacklevel=2)
+                      f"if it is not).", MissingMetadataWarning, stacklevel=3)
     unit, scale = _resolve_unit(bunit, unit, source=source)
-    return ImagePlane(data=data, mask=None, wcs=wcs, beam=beam_from_header(hdu.header),
-                      unit=unit, scale=scale, header=hdu.header)
+    try:
+        beam = beam_from_header(hdu.header, source=f"header of the {source}")
+    except ValueError as exc:
+        if not beam_given:
+            raise
+        warnings.warn(f"{exc}  The beam keyword replaces it.", InputReplacedWarning,
+                      stacklevel=3)
+        beam = None
+    return ImagePlane(data=data, mask=None, wcs=wcs, beam=beam, unit=unit, scale=scale,
+                      header=hdu.header)
 
 
-def _first_image_hdu(hdulist, *, source):
-    for hdu in hdulist:
-        if hdu.is_image and hdu.data is not None and hdu.data.ndim >= 2:
-            return hdu
+def _first_image_hdu(hdulist, *, source, notes=()):
+    """The first HDU with image data of 2 or more axes, and its index."""
+    for index, hdu in enumerate(hdulist):
+        if not hdu.is_image:
+            continue
+        try:
+            data = hdu.data
+        except _READ_ERRORS as exc:
+            note = "".join(f"  {text}" for text in notes)
+            msg = (f"The {source} cannot be read: the data of HDU {index} are cut short or "
+                   f"corrupt ({exc}).{note}  The file is probably truncated (an interrupted "
+                   f"download or copy): copy it again.")
+            raise ValueError(msg) from exc
+        if data is not None and data.ndim >= 2:
+            return hdu, index
     msg = f"The {source} contains no image HDU with 2-D (or larger) data."
     raise ValueError(msg)
+
+
+def _from_path(path, *, unit, wcs_given, beam_given):
+    if not os.path.exists(path):
+        msg = f"No such image file: {path!r}."
+        raise FileNotFoundError(msg)
+    source = f"file {path!r}"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            # memmap=None maps the file where astropy can, and reads into memory the
+            # images whose values must be computed (BSCALE/BZERO/BLANK, compressed);
+            # memmap=True refuses those.
+            hdulist = fits.open(path, memmap=None, lazy_load_hdus=False)
+        except _READ_ERRORS as exc:
+            msg = f"Cannot read {path!r} as FITS ({exc}); is it a FITS image?"
+            raise ValueError(msg) from exc
+        try:
+            notes = list(dict.fromkeys(str(item.message) for item in caught
+                                       if "truncated" in str(item.message)))
+            hdu, index = _first_image_hdu(hdulist, source=source, notes=notes)
+        except BaseException:
+            hdulist.close()
+            raise
+    said = {}  # what astropy had to say about a file that could be read, once each
+    for item in caught:
+        said.setdefault((item.category, str(item.message)), item)
+    for item in said.values():
+        warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    if index:
+        source = f"{source} (HDU {index})"
+    try:
+        return _from_hdu(hdu, source=source, unit=unit, wcs_given=wcs_given,
+                         beam_given=beam_given)
+    except BaseException:
+        hdulist.close()
+        raise
 
 
 def check_mask(mask, shape):
@@ -393,7 +499,7 @@ def check_mask(mask, shape):
     return mask
 
 
-def read_image(data, *, mask=None, wcs=None, unit=None, beam=None):
+def read_image(data, *, mask=None, wcs=None, unit=None, beam=None, blank_zero_borders=True):
     """
     Read any supported input into an `~astropy_radiounet.image.ImagePlane`.
 
@@ -403,10 +509,12 @@ def read_image(data, *, mask=None, wcs=None, unit=None, beam=None):
 `~astropy.units.Quantity`, `~numpy.ndarray` or `~astropy_radiounet.image.ImagePlane`
         The image.  A path is opened memory-mapped and the first HDU with
         image data is used.  An `~astropy_radiounet.image.ImagePlane` is
-        returned as it is (with ``mask`` and ``wcs`` applied).
+        returned as it is (with ``mask`` and ``wcs`` applied).  The mask of a
+        `numpy.ma.MaskedArray` is honoured.
     mask : array_like of bool, optional
         `True` where pixels are to be ignored, in addition to non-finite
-        ones.  Same shape as the 2-D plane.
+        ones (and to the mask of a `numpy.ma.MaskedArray`).  Same shape as
+        the 2-D plane.
     wcs : `~astropy.wcs.WCS`, optional
         Celestial WCS of a plain array or Quantity.  For inputs that carry
         their own WCS (FITS, NDData) an explicit ``wcs`` replaces it with an
@@ -422,10 +530,25 @@ def read_image(data, *, mask=None, wcs=None, unit=None, beam=None):
         or a FITS image or NDData without ``BMAJ``).  For inputs that carry
         their own, an explicit ``beam`` replaces it with an
         `~astropy_radiounet.exceptions.InputReplacedWarning`.
+    blank_zero_borders : bool, optional
+        Mask blanking written as zeros rather than NaN: regions of exact
+        zeros that touch the edge of the image and cover at least
+        ``ZERO_BORDER_BEAMS`` (4) beams (at least 64 pixels), with a
+        `~astropy_radiounet.exceptions.BlankDataWarning`.  `False` keeps
+        them as data.  An `~astropy_radiounet.image.ImagePlane` input is
+        never changed.
 
     Returns
     -------
     image : `~astropy_radiounet.image.ImagePlane`
+
+    Raises
+    ------
+    ValueError
+        For a file that is not FITS or is cut short, a cube, a unit that is
+        not a brightness per beam, a header beam that is not a beam, or a
+        celestial WCS without a pixel scale (no ``CDELT``/``CD``); the
+        message names the file and what to change.
 
     Examples
     --------
@@ -435,26 +558,22 @@ def read_image(data, *, mask=None, wcs=None, unit=None, beam=None):
     >>> plane.shape
     (4, 4)
     """
+    given = {"wcs_given": wcs is not None, "beam_given": beam is not None}
+    source = type(data).__name__
+    own_mask = None
     if isinstance(data, ImagePlane):
         plane = data
+        blank_zero_borders = False
         _resolve_unit(plane.unit, unit, source="ImagePlane")
     elif isinstance(data, (str, os.PathLike)):
-        path = os.fspath(data)
-        if not os.path.exists(path):
-            msg = f"No such image file: {path!r}."
-            raise FileNotFoundError(msg)
-        try:
-            hdulist = fits.open(path, memmap=True, lazy_load_hdus=False)
-        except OSError as exc:
-            msg = f"Cannot read {path!r} as FITS ({exc}); is it a FITS image?"
-            raise ValueError(msg) from exc
-        plane = _from_hdu(_first_image_hdu(hdulist, source=f"file {path!r}"),
-                          source=f"file {path!r}", unit=unit)
+        source = f"file {os.fspath(data)!r}"
+        plane = _from_path(os.fspath(data), unit=unit, **given)
     elif isinstance(data, fits.HDUList):
-        plane = _from_hdu(_first_image_hdu(data, source="HDUList"), source="HDUList",
-                          unit=unit)
+        hdu, index = _first_image_hdu(data, source="HDUList")
+        source = f"HDUList (HDU {index})"
+        plane = _from_hdu(hdu, source=source, unit=unit, **given)
     elif isinstance(data, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
-        plane = _from_hdu(data, source=type(data).__name__, unit=unit)
+        plane = _from_hdu(data, source=source, unit=unit, **given)
     elif isinstance(data, NDData):
         plane = _from_nddata(data, mask=mask, wcs=wcs, unit=unit)
         mask = wcs = None  # already applied
@@ -468,9 +587,16 @@ def read_image(data, *, mask=None, wcs=None, unit=None, beam=None):
                 or np.issubdtype(array.dtype, np.integer)):
             msg = f"The image has dtype {array.dtype}; a real-valued numeric array is required."
             raise TypeError(msg)
-        squeezed, _ = _celestial_plane(array, None, source="array")
+        source = "array"
+        if isinstance(array, np.ma.MaskedArray):
+            source = "masked array"
+            own_mask = np.ma.getmaskarray(array)
+            array = array.data
+        squeezed, _ = _celestial_plane(array, None, source=source)
+        if own_mask is not None:
+            own_mask = own_mask.reshape(squeezed.shape)
         unit, scale = parse_brightness_unit(unit, source="array")
-        plane = ImagePlane(data=squeezed, mask=None, wcs=None, beam=None, unit=unit,
+        plane = ImagePlane(data=squeezed, mask=own_mask, wcs=None, beam=None, unit=unit,
                            scale=scale)
     else:
         msg = (f"Cannot read an image from {type(data).__name__}; pass a FITS path, an "
@@ -483,13 +609,71 @@ def read_image(data, *, mask=None, wcs=None, unit=None, beam=None):
                           InputReplacedWarning, stacklevel=2)
         plane = plane.replace(wcs=_check_wcs(wcs))
     if mask is not None:
-        plane = plane.replace(mask=check_mask(mask, plane.shape))
+        mask = check_mask(mask, plane.shape)
+        if own_mask is not None:  # a masked array's own mask adds to it
+            mask = mask | own_mask
+        plane = plane.replace(mask=mask)
     if beam is not None:
         if plane.beam is not None:
             warnings.warn("The input carries its own beam; the beam keyword replaces it.",
                           InputReplacedWarning, stacklevel=2)
         plane = plane.replace(beam=check_beam(beam))
+    if blank_zero_borders:
+        plane = _blank_zero_borders(plane, source=source)
     return plane
+
+
+def _edge_has_zero(data):
+    return any(np.any(np.asarray(edge) == 0)
+               for edge in (data[0], data[-1], data[:, 0], data[:, -1]))
+
+
+def _blank_zero_borders(plane, *, source, strip_rows=1024):
+    """
+    Mask regions of exact zeros that touch the image edge and cover at least
+    ZERO_BORDER_BEAMS beams: blanking written as 0 instead of NaN.
+    """
+    if min(plane.shape) == 0 or not _edge_has_zero(plane.data):
+        return plane  # the usual case, decided from the four edges alone
+    ny, nx = plane.shape
+    zeros = np.zeros(plane.shape, dtype=bool)
+    for start in range(0, ny, strip_rows):
+        rows = slice(start, min(start + strip_rows, ny))
+        zeros[rows] = plane.data[rows] == 0
+        if plane.mask is not None:
+            zeros[rows] &= ~plane.mask[rows]
+    seeds = np.zeros_like(zeros)
+    for edge in (np.s_[0], np.s_[-1], np.s_[:, 0], np.s_[:, -1]):
+        seeds[edge] = zeros[edge]
+    border = ndimage.binary_propagation(seeds, mask=zeros)
+    del zeros, seeds
+    min_pixels = ZERO_BORDER_MIN_PIXELS
+    if plane.beam is not None and plane.wcs is not None:
+        min_pixels = max(min_pixels, int(np.ceil(ZERO_BORDER_BEAMS
+                                                 * beam_area_pixels(plane.beam, plane.wcs))))
+    if np.count_nonzero(border) < min_pixels:
+        return plane
+    labels, _ = ndimage.label(border)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    large = sizes >= min_pixels
+    if not large.any():
+        return plane
+    blank = large[labels]
+    del labels
+    count = int(sizes[large].sum())
+    regions = int(large.sum())
+    warnings.warn(
+        f"The {source} has {count} pixels of exact zeros ({100 * count / blank.size:.3g} per "
+        f"cent of the image) in {regions} region{'s' if regions > 1 else ''} touching the "
+        f"image edge, each of at least {min_pixels} pixels ({ZERO_BORDER_BEAMS} beams or "
+        f"{ZERO_BORDER_MIN_PIXELS} pixels, the larger): blanking written as 0 rather than NaN."
+        f"  "
+        f"They are treated as blank (masked, NaN in the results).  Write blank pixels as NaN "
+        f"to avoid this warning, or pass blank_zero_borders=False to read_image to keep "
+        f"them as data.", BlankDataWarning, stacklevel=3)
+    mask = blank if plane.mask is None else (blank | plane.mask)
+    return plane.replace(mask=mask)
 
 
 def _check_wcs(wcs):
@@ -520,7 +704,14 @@ def _from_nddata(nddata, *, mask, wcs, unit=None):
         own_wcs = _check_wcs(wcs)
     own_mask = None if nddata.mask is None else np.asanyarray(nddata.mask, dtype=bool)
     if own_mask is not None and own_mask.shape != array.shape:
-        own_mask = own_mask.reshape(array.shape)
+        if own_mask.shape != np.shape(nddata.data) and mask is None:
+            msg = (f"The NDData's mask has shape {own_mask.shape} but its data have shape "
+                   f"{np.shape(nddata.data)}; give the NDData a boolean mask of the data's "
+                   f"shape (True = masked), or pass mask= of the image plane's shape "
+                   f"{array.shape}.")
+            raise ValueError(msg)
+        if own_mask.size == array.size:
+            own_mask = own_mask.reshape(array.shape)  # degenerate axes dropped
     if mask is not None:
         if own_mask is not None:
             warnings.warn("The NDData carries its own mask; the mask keyword replaces it.",
@@ -531,6 +722,7 @@ def _from_nddata(nddata, *, mask, wcs, unit=None):
         own = header.get("BUNIT")
     unit, scale = _resolve_unit(own, unit, source="NDData")
     meta = nddata.meta
-    beam = beam_from_header(meta) if isinstance(meta, (fits.Header, Mapping)) else None
+    beam = (beam_from_header(meta, source="meta of the NDData")
+            if isinstance(meta, (fits.Header, Mapping)) else None)
     return ImagePlane(data=array, mask=check_mask(own_mask, array.shape), wcs=own_wcs,
                       beam=beam, unit=unit, scale=scale, header=header)

@@ -19,7 +19,7 @@ scale (``factor`` 1), the model-grid image is a full-size copy.
 """
 
 import numpy as np
-from scipy import sparse
+from scipy import ndimage, sparse
 from scipy.signal import fftconvolve
 
 from .beams import gaussian_kernel, matching_kernel_covariance
@@ -30,6 +30,14 @@ __all__ = ["ResampledImage", "to_model_grid", "match_beam", "to_input_grid",
 #: Model pixels whose area is covered by less than this fraction of valid
 #: input pixels are blank.
 MIN_COVERAGE = 0.5
+#: Pixels brighter than this many times the median absolute value are
+#: convolved directly rather than by FFT, whose rounding errors (a fraction
+#: 1e-16 of the brightest value, at every pixel) would otherwise drown the
+#: noise everywhere: one 1e30 Jy/beam pixel must not change the rest.
+FFT_DYNAMIC_RANGE = 1e5
+#: Up to this many such pixels the kernel is added at each; beyond, the
+#: direct convolution of scipy.ndimage is used.
+MAX_SCATTERED = 10_000
 
 
 def model_grid_shape(shape, factor):
@@ -167,7 +175,7 @@ def match_beam(image, target_covariance, current_covariance, *, pixel_variance=0
         return deficit
     area_ratio = np.sqrt(np.linalg.det(target_covariance) / np.linalg.det(current))
     weight = image.valid.astype(np.float32)
-    smoothed = fftconvolve(image.values, kernel, mode="same")
+    smoothed = convolve_same(image.values, kernel)
     norm = fftconvolve(weight, kernel, mode="same")
     good = image.valid & (norm > 1e-3)
     values = np.zeros_like(image.values)
@@ -175,6 +183,51 @@ def match_beam(image, target_covariance, current_covariance, *, pixel_variance=0
     image.values = values.astype(np.float32)
     image.valid = good
     return deficit
+
+
+def convolve_same(values, kernel):
+    """
+    ``fftconvolve(values, kernel, mode='same')``, exact for extreme values.
+
+    Pixels more than ``FFT_DYNAMIC_RANGE`` times brighter than the median
+    absolute (non-zero) value are taken out of the FFT and convolved
+    directly, so that the rounding errors of the FFT, which are a fraction of
+    the brightest value at every pixel, stay far below the noise.
+
+    Parameters
+    ----------
+    values : `~numpy.ndarray`
+        2-D image (finite).
+    kernel : `~numpy.ndarray`
+        Odd-sized 2-D kernel.
+
+    Returns
+    -------
+    convolved : `~numpy.ndarray`
+        float64 array of the shape of ``values``.
+    """
+    magnitude = np.abs(values)
+    nonzero = magnitude[magnitude > 0]
+    if nonzero.size == 0:
+        return np.zeros(values.shape)
+    extreme = magnitude > FFT_DYNAMIC_RANGE * np.median(nonzero)
+    del magnitude, nonzero
+    n_extreme = int(np.count_nonzero(extreme))
+    if n_extreme == 0:
+        return fftconvolve(values, kernel, mode="same")
+    convolved = fftconvolve(np.where(extreme, 0.0, values), kernel, mode="same")
+    if n_extreme > MAX_SCATTERED:
+        convolved += ndimage.convolve(np.where(extreme, values, 0.0).astype(np.float64),
+                                      kernel, mode="constant")
+        return convolved
+    half_y, half_x = kernel.shape[0] // 2, kernel.shape[1] // 2
+    ny, nx = values.shape
+    for y, x in zip(*np.nonzero(extreme)):
+        y0, y1 = max(y - half_y, 0), min(y + half_y + 1, ny)
+        x0, x1 = max(x - half_x, 0), min(x + half_x + 1, nx)
+        convolved[y0:y1, x0:x1] += float(values[y, x]) * kernel[
+            y0 - y + half_y:y1 - y + half_y, x0 - x + half_x:x1 - x + half_x]
+    return convolved
 
 
 def to_input_grid(probability, factor, shape, *, out, strip_rows=1024):

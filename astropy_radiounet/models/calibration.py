@@ -166,9 +166,26 @@ class ProbabilityCalibration:
         """Read the model card's form (see `to_dict`)."""
         # 'isotonic' cards (plain isotonic fits) are read the same way: both
         # are stored as knots joined linearly.
+        if not isinstance(values, dict):
+            msg = (f"The model card's calibration must be an object with 'method', 'raw' "
+                   f"and 'calibrated' entries, or null for none; got {values!r}.")
+            raise ValueError(msg)
         if values.get("method") not in ("centred-isotonic", "isotonic"):
             msg = (f"Unknown probability calibration method {values.get('method')!r} in the "
                    f"model card; this version understands 'centred-isotonic' and "
                    f"'isotonic'.")
             raise ValueError(msg)
-        return cls(values["raw"], values["calibrated"])
+        missing = [key for key in ("raw", "calibrated") if key not in values]
+        if missing:
+            msg = (f"The model card's calibration has no {' or '.join(map(repr, missing))} "
+                   f"knots; the entry is damaged - refit it with ProbabilityCalibration.fit, "
+                   f"or write null for an uncalibrated model.")
+            raise ValueError(msg)
+        try:
+            return cls(values["raw"], values["calibrated"])
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ValueError) and "damaged" in str(exc):
+                raise
+            msg = (f"The model card's calibration knots are not lists of numbers ({exc}); "
+                   f"the entry is damaged - refit it with ProbabilityCalibration.fit.")
+            raise ValueError(msg) from exc

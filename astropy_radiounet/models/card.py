@@ -12,6 +12,8 @@ ever run.
 
 import hashlib
 import json
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +21,9 @@ import astropy.units as u
 from radio_beam import Beam
 
 from ..backbones import get_backbone
+from ..exceptions import MissingMetadataWarning
 from ..image.beams import check_beam
+from ..utils.validation import PositiveInteger, PositiveNumber, Probability
 from .calibration import ProbabilityCalibration
 from .normalisation import LogNormalisation
 from .pretrained import default_weights
@@ -27,6 +31,20 @@ from .pretrained import default_weights
 __all__ = ["ModelCard", "load_model", "save_model", "default_detection_threshold", "file_sha256"]
 
 CARD_FORMAT = 1
+
+#: Card entries that change a model's results, and what is assumed when a
+#: card file lacks one (an explicit ``null`` is the card's own statement).
+ASSUMED_WHEN_ABSENT = {
+    "pixel_scale_arcsec": ("null", "the input is used at its own pixel scale, not resampled"),
+    "beam": ("null", "the input is not convolved to the beam the model was trained at"),
+    "normalisation": ('{"method": "symlog_snr", "snr_max": 1000.0}', "the default stretch"),
+    "noise_box_size": ("64", "model pixels"),
+    "threshold": ("0.5", "the default segmentation threshold"),
+    "calibration": ("null", "the network's raw output is used uncalibrated"),
+}
+
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_BEAM_KEYS = {"major_arcsec", "minor_arcsec", "pa_deg"}
 
 
 def file_sha256(path):
@@ -62,17 +80,20 @@ class ModelCard:
     noise_box_size : int
         Box size, in model pixels, of the local noise estimate.
     threshold : float
-        Default probability threshold of the segmentation.
+        Default probability threshold of the segmentation, in [0, 1).
     detection_ratio_threshold : float or `None`
         Detection ratio above which a cluster is classified as hosting
-        diffuse emission, when measured from this model.
+        diffuse emission, when measured from this model, in [0, 1].
     calibration : `~astropy_radiounet.models.ProbabilityCalibration` or `None`
         Map from the network's raw output to calibrated probability,
-        applied to every prediction; `None` for none.
+        applied to every prediction; `None` for none: the raw output is
+        then used as it is (as for random weights).
     weights : str or `None`
         File name of the weights, relative to the card.
     sha256 : str or `None`
-        Digest of the weights file.
+        Hex digest of the weights file, checked before they are loaded;
+        weights of a card without one are loaded unchecked, with a
+        `~astropy_radiounet.exceptions.MissingMetadataWarning`.
     training, metrics : dict
         Training recipe (data, seed, loss, ...) and measured metrics.
     description : str
@@ -99,6 +120,38 @@ class ModelCard:
     path: Path | None = None
 
     def __post_init__(self):
+        problems = []
+        for key, value, kind in (("threshold", self.threshold, Probability()),
+                                 ("noise_box_size", self.noise_box_size, PositiveInteger())):
+            try:
+                setattr(self, key, kind.validate(value, key))
+            except (TypeError, ValueError) as exc:
+                problems.append(str(exc).rstrip("."))
+        ratio = self.detection_ratio_threshold
+        if ratio is not None and not (_is_real(ratio) and 0 <= ratio <= 1):
+            problems.append(f"detection_ratio_threshold must be a detection ratio in [0, 1] "
+                            f"or null; got {ratio!r}")
+        if self.sha256 is not None and not (isinstance(self.sha256, str)
+                                            and _SHA256.fullmatch(self.sha256)):
+            problems.append(f"sha256 must be the 64 hexadecimal digits of the weights' "
+                            f"SHA-256 digest, or null; got {self.sha256!r}")
+        for key, kind in (("name", str), ("backbone", str), ("config", dict),
+                          ("training", dict), ("metrics", dict), ("description", str)):
+            if not isinstance(getattr(self, key), kind):
+                problems.append(f"{key} must be a {'string' if kind is str else 'dictionary'}; "
+                                f"got {getattr(self, key)!r}")
+        if self.weights is not None and not isinstance(self.weights, str):
+            problems.append(f"weights must be a file name or null; got {self.weights!r}")
+        if self.pixel_scale is not None:
+            try:
+                PositiveNumber().validate(self.pixel_scale.to_value(u.arcsec))
+            except (AttributeError, u.UnitsError, TypeError, ValueError):
+                problems.append(f"pixel_scale must be a positive angle or None; got "
+                                f"{self.pixel_scale!r}")
+        if problems:
+            msg = (f"{_card_name(self.path, self.name)} is invalid: " + "; ".join(problems)
+                   + ".  Correct the card.")
+            raise ValueError(msg)
         if self.beam is not None:
             check_beam(self.beam, name="The model card's beam")
 
@@ -111,7 +164,12 @@ class ModelCard:
         return base / self.weights
 
     def calibrate(self, probability):
-        """The network's raw output mapped through the card's calibration, if any."""
+        """
+        The network's raw output mapped through the card's calibration.
+
+        A card without a calibration (``calibration`` `None`, as for random
+        weights) returns the raw output unchanged.
+        """
         if self.calibration is None:
             return probability
         return self.calibration(probability)
@@ -145,18 +203,46 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, values, *, path=None):
-        """Build a card from `to_dict` output."""
+        """
+        Build a card from `to_dict` output.
+
+        An entry that changes the model's results (``pixel_scale_arcsec``,
+        ``beam``, ``normalisation``, ``noise_box_size``, ``threshold``,
+        ``calibration``) but is absent is assumed as in
+        ``ASSUMED_WHEN_ABSENT``, with a
+        `~astropy_radiounet.exceptions.MissingMetadataWarning`; an explicit
+        ``null`` is the card's own statement and is used quietly.
+
+        Raises
+        ------
+        ValueError
+            If the card is newer than this package, has unknown or missing
+            required entries, or a value out of range.
+        """
+        if not isinstance(values, dict):
+            msg = (f"{_card_name(path)} is not a model card: it holds a "
+                   f"{type(values).__name__}, not a JSON object of card entries.")
+            raise ValueError(msg)
         values = dict(values)
         fmt = values.pop("format", CARD_FORMAT)
+        if not (isinstance(fmt, int) and not isinstance(fmt, bool) and fmt >= 1):
+            msg = (f"{_card_name(path, values.get('name'))} has format {fmt!r}; a card's "
+                   f"format is a positive integer (this version writes {CARD_FORMAT}).")
+            raise ValueError(msg)
         if fmt > CARD_FORMAT:
             msg = (f"Model card format {fmt} is newer than this version of astropy_radiounet "
                    f"understands ({CARD_FORMAT}); upgrade the package.")
             raise ValueError(msg)
+        name = _card_name(path, values.get("name"))
+        absent = [key for key in ASSUMED_WHEN_ABSENT if key not in values]
         scale = values.pop("pixel_scale_arcsec", None)
-        beam = values.pop("beam", None)
-        if beam is not None:
-            beam = Beam(major=beam["major_arcsec"] * u.arcsec,
-                        minor=beam["minor_arcsec"] * u.arcsec, pa=beam.get("pa_deg", 0.0) * u.deg)
+        if scale is not None:
+            try:
+                scale = PositiveNumber().validate(scale, "pixel_scale_arcsec")
+            except (TypeError, ValueError) as exc:
+                msg = f"{name} is invalid: {exc}  Correct the card."
+                raise ValueError(msg) from None
+        beam = _beam_from_dict(values.pop("beam", None), name)
         normalisation = LogNormalisation.from_dict(values.pop("normalisation", {}))
         calibration = values.pop("calibration", None)
         if calibration is not None:
@@ -167,8 +253,24 @@ class ModelCard:
         if unknown:
             msg = f"Model card has unknown fields {sorted(unknown)}; is it a model card?"
             raise ValueError(msg)
-        return cls(pixel_scale=None if scale is None else scale * u.arcsec, beam=beam,
+        missing = [key for key in ("name", "backbone") if key not in values]
+        if missing:
+            msg = (f"{name} has no {' or '.join(map(repr, missing))} entry; every model card "
+                   f"names its model and the registered backbone its weights belong to.")
+            raise ValueError(msg)
+        card = cls(pixel_scale=None if scale is None else scale * u.arcsec, beam=beam,
                    normalisation=normalisation, calibration=calibration, path=path, **values)
+        if absent:
+            assumed = "; ".join(f"{key} = {ASSUMED_WHEN_ABSENT[key][0]} "
+                                f"({ASSUMED_WHEN_ABSENT[key][1]})" for key in absent)
+            many = len(absent) > 1
+            warnings.warn(f"{name} has no {', '.join(map(repr, absent))} "
+                          f"entr{'ies' if many else 'y'}, so the model is used with "
+                          f"{'these values' if many else 'a value'} it may not have been "
+                          f"trained with: {assumed}.  Write the values the model was trained "
+                          f"with into the card (an explicit null where that is meant).",
+                          MissingMetadataWarning, stacklevel=2)
+        return card
 
     @classmethod
     def read(cls, path):
@@ -191,6 +293,32 @@ class ModelCard:
     def geometry(self):
         """Tile geometry (multiple, halo) of this card's backbone and config."""
         return get_backbone(self.backbone).geometry(self.config)
+
+
+def _is_real(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _card_name(path, name=None):
+    """'The model card '<path>'' (or its name when it was not read from a file)."""
+    if path is not None:
+        return f"The model card {str(path)!r}"
+    return "The model card" + (f" {name!r}" if isinstance(name, str) else "")
+
+
+def _beam_from_dict(beam, card_name):
+    """The card's ``beam`` entry as a `radio_beam.Beam` (or `None`), or a clear error."""
+    if beam is None:
+        return None
+    expected = ('{"major_arcsec": ..., "minor_arcsec": ..., "pa_deg": ...} (FWHM in arcsec, '
+                'position angle in degrees) or null')
+    if (not isinstance(beam, dict) or set(beam) - _BEAM_KEYS
+            or not {"major_arcsec", "minor_arcsec"} <= set(beam)
+            or not all(_is_real(value) for value in beam.values())):
+        msg = f"{card_name} has beam {beam!r}; a card's beam is {expected}.  Correct the card."
+        raise ValueError(msg)
+    return Beam(major=beam["major_arcsec"] * u.arcsec, minor=beam["minor_arcsec"] * u.arcsec,
+                pa=beam.get("pa_deg", 0.0) * u.deg)
 
 
 def _card_for_weights(weights):
@@ -277,7 +405,15 @@ def load_model(backbone="unet", weights="default", *, config=None, seed=None):
         msg = f"The weights file {str(weights_path)!r} named by the model card does not exist."
         raise ValueError(msg)
     digest = file_sha256(weights_path)
-    if card.sha256 is not None and digest != card.sha256:
+    if card.sha256 is None:
+        warnings.warn(f"{_card_name(card.path, card.name)} gives no sha256 of its weights "
+                      f"file {str(weights_path)!r}, so the weights are loaded unchecked: a "
+                      f"corrupt or swapped file would go unnoticed.  Add \"sha256\": "
+                      f"\"{digest}\" to the card if this file is the right one (that is its "
+                      f"digest now, from astropy_radiounet.models.file_sha256), or re-save "
+                      f"the model with save_model(), which fills it in.",
+                      MissingMetadataWarning, stacklevel=2)
+    elif digest != card.sha256.lower():
         msg = (f"The weights file {str(weights_path)!r} has sha256 {digest}, but its model "
                f"card says {card.sha256}: the file is corrupt or does not belong to this card.")
         raise ValueError(msg)

@@ -3,6 +3,8 @@ The normalisation applied to an image before a model sees it, declared in the
 model card.
 """
 
+import math
+import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -35,8 +37,10 @@ class LogNormalisation:
     snr_max: float = 1000.0
 
     def __post_init__(self):
-        if not self.snr_max > 0:
-            msg = f"snr_max must be positive; got {self.snr_max}."
+        snr_max = self.snr_max
+        if not (isinstance(snr_max, numbers.Real) and not isinstance(snr_max, bool)
+                and math.isfinite(snr_max) and snr_max > 0):
+            msg = f"snr_max must be a finite positive number; got {snr_max!r}."
             raise ValueError(msg)
 
     def __call__(self, values, valid, sigma):
@@ -57,7 +61,8 @@ class LogNormalisation:
         normalised : `~numpy.ndarray`
             float32 values in [-1, 1].
         """
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # An overflow (1e30 Jy/beam over a small sigma) is infinite, clipped to 1.
             snr = np.asarray(values, dtype=np.float32) / sigma
         scaled = np.sign(snr) * np.log10(1.0 + np.abs(snr)) / np.log10(1.0 + self.snr_max)
         scaled = np.clip(scaled, -1.0, 1.0).astype(np.float32)
@@ -71,6 +76,10 @@ class LogNormalisation:
     @classmethod
     def from_dict(cls, config):
         """Build from `to_dict` output, refusing unknown methods and keys."""
+        if not isinstance(config, dict):
+            msg = (f"The model card's normalisation must be an object such as "
+                   f'{{"method": "symlog_snr", "snr_max": 1000.0}}; got {config!r}.')
+            raise ValueError(msg)
         config = dict(config)
         method = config.pop("method", "symlog_snr")
         if method != "symlog_snr":

@@ -2,24 +2,49 @@
 What a model sees: an image brought to the model's grid and beam, its local
 noise, and the normalisation, shared by inference and training so that the
 two can never drift apart.
+
+Before anything is allocated on the model grid its size is checked: an image
+too small for a model, or a model grid that would need more memory than
+``MAX_MODEL_GRID_BYTES`` (by default the machine's physical memory; a header
+without a pixel scale makes one of hundreds of GiB), is refused with a
+message that says why.
 """
 
+import os
 import warnings
 from dataclasses import dataclass
 
 import astropy.units as u
 import numpy as np
+from astropy.wcs.utils import proj_plane_pixel_scales
 
-from ..exceptions import MissingMetadataWarning, ResolutionWarning
-from ..image.beams import beam_pixel_covariance, pixel_scale
+from ..exceptions import ImplausibleDataWarning, MissingMetadataWarning, ResolutionWarning
+from ..image.beams import BEAM_EXAMPLE, beam_pixel_covariance, pixel_scale
 from ..models.normalisation import LogNormalisation
 from ..image.noise import NoiseMap
-from ..image.resampling import match_beam, to_model_grid
+from ..image.resampling import match_beam, model_grid_shape, to_model_grid
 
 __all__ = ["ModelInput", "prepare_model_input", "scale_factor", "on_model_grid"]
 
 #: Relative pixel-scale difference below which the input grid is used as is.
 SCALE_TOLERANCE = 1e-3
+#: Relative difference of the two pixel sides above which non-square pixels
+#: are warned about (the model grid has the image's pixel shape).
+SQUARE_TOLERANCE = 0.01
+#: Fewest model-grid pixels of an image: the noise is measured on at least
+#: 16 pixels (see `~astropy_radiounet.image.NoiseMap`).  Any shape with as
+#: many is processed, down to a single row.
+MIN_MODEL_GRID_PIXELS = 16
+#: Most memory (bytes) that bringing an image to the model grid may need;
+#: `None`: the machine's physical memory.
+MAX_MODEL_GRID_BYTES = None
+#: Working memory per model-grid pixel when the image is resampled or
+#: convolved (sums, coverage, FFTs of the beam matching, the result).
+BYTES_PER_MODEL_PIXEL = 64
+#: Brightness (Jy/beam, absolute) above which a pixel cannot be sky: the
+#: brightest radio sources (Cas A, Cyg A) have about 1e4 Jy in all at low
+#: frequencies, so no beam holds ten times that.
+IMPLAUSIBLE_BRIGHTNESS = 1e5
 
 
 def scale_factor(plane, card):
@@ -32,16 +57,136 @@ def scale_factor(plane, card):
         The input.
     card : `~astropy_radiounet.models.ModelCard`
         The model's card.
+
+    Raises
+    ------
+    ValueError
+        If the card's or the image's pixel scale is not a finite, positive
+        angle.
     """
     if card.pixel_scale is None:
         return 1.0
+    model_scale = u.Quantity(card.pixel_scale).to(u.arcsec)
+    if not (np.isfinite(model_scale.value) and model_scale.value > 0):
+        msg = (f"The model card's pixel scale is {model_scale}; it must be a positive angle "
+               f"(pixel_scale_arcsec in the card, or None to use images at their own "
+               f"scale).  Correct the card.")
+        raise ValueError(msg)
     if plane.wcs is None:
         warnings.warn(f"The image has no WCS, so its pixel scale is unknown: assuming it is "
                       f"already sampled at the model's {card.pixel_scale:.3g} pixels and beam. "
                       f" Pass wcs= to have it resampled.", MissingMetadataWarning, stacklevel=2)
         return 1.0
-    factor = float(card.pixel_scale / pixel_scale(plane.wcs))
+    image_scale = pixel_scale(plane.wcs)
+    if not (np.isfinite(image_scale.value) and image_scale.value > 0):
+        msg = (f"The image's WCS gives a pixel scale of {image_scale}; it must be a positive "
+               f"angle.  Correct CDELT1/CDELT2 (or the CD matrix) of its header, or pass "
+               f"wcs= with the image's WCS.")
+        raise ValueError(msg)
+    _warn_non_square(plane.wcs, image_scale, model_scale)
+    factor = float(model_scale / image_scale)
     return 1.0 if abs(factor - 1.0) < SCALE_TOLERANCE else factor
+
+
+def _warn_non_square(wcs, mean_scale, model_scale):
+    unit = u.Unit(wcs.wcs.cunit[0] or "deg")
+    sides = (np.abs(proj_plane_pixel_scales(wcs)) * unit).to(u.arcsec)
+    if abs(sides[0] / sides[1] - 1.0) <= SQUARE_TOLERANCE:
+        return
+    factor = float(model_scale / mean_scale)
+    ratio = float(sides[1] / sides[0])
+    squeezed = f"{ratio:.3g} along y" if ratio > 1 else f"{1 / ratio:.3g} along x"
+    warnings.warn(f"The image's pixels are not square ({sides[0].value:.3g} x "
+                  f"{sides[1].value:.3g} arcsec along x and y), and it is resampled by one "
+                  f"factor, from their geometric mean {mean_scale:.3g} to the model's "
+                  f"{model_scale:.3g} pixels: the model sees pixels of "
+                  f"{sides[0].value * factor:.3g} x {sides[1].value * factor:.3g} arcsec, "
+                  f"the sky squeezed by a factor {squeezed}, unlike what it was trained on.  "
+                  f"Reproject the image to square pixels first (for example with the "
+                  f"reproject package).", ResolutionWarning, stacklevel=3)
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return None
+
+
+def _size_text(n_bytes):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n_bytes < 1024 or unit == "PiB":
+            return f"{n_bytes:.3g} {unit}"
+        n_bytes /= 1024
+    return None  # pragma: no cover
+
+
+def check_model_grid(plane, card, factor):
+    """
+    Refuse an image whose model grid is too small for the model, or too large
+    to allocate, before anything is allocated.
+
+    Parameters
+    ----------
+    plane : `~astropy_radiounet.image.ImagePlane`
+        The input.
+    card : `~astropy_radiounet.models.ModelCard`
+        The model's card.
+    factor : float
+        Model pixel size over input pixel size (see `scale_factor`).
+
+    Returns
+    -------
+    shape : tuple of int
+        Shape of the model grid.
+
+    Raises
+    ------
+    ValueError
+        If the model grid has fewer than ``MIN_MODEL_GRID_PIXELS`` (16)
+        pixels, or needs more memory than ``MAX_MODEL_GRID_BYTES`` (by
+        default the machine's physical memory).
+    """
+    factor = float(factor)
+    if not (np.isfinite(factor) and factor > 0):
+        msg = (f"The pixel-size factor between the model's grid and the image's is "
+               f"{factor!r}; it must be a finite positive number.  Check the model card's "
+               f"pixel scale and the image's WCS (CDELT1/CDELT2).")
+        raise ValueError(msg)
+    shape = model_grid_shape(plane.shape, factor)
+    grid = "" if factor == 1.0 else f" ({shape[0]} x {shape[1]} on the model's grid)"
+    n_pixels = float(shape[0]) * float(shape[1])
+    if n_pixels < MIN_MODEL_GRID_PIXELS:
+        side = int(np.ceil(np.sqrt(MIN_MODEL_GRID_PIXELS)))
+        need = int(np.ceil(side * factor - 1e-9))
+        in_image = "" if factor == 1.0 else f", {need} x {need} pixels of this image"
+        msg = (f"The image is {plane.shape[0]} x {plane.shape[1]} pixels{grid}: too small for "
+               f"the model, which needs at least {MIN_MODEL_GRID_PIXELS} pixels on its grid "
+               f"(such as {side} x {side}{in_image}) to measure the noise.  Use a larger "
+               f"image or cutout.")
+        raise ValueError(msg)
+    resampled = factor != 1.0 or (card.beam is not None and plane.beam is not None
+                                  and plane.wcs is not None)
+    if not resampled:
+        return shape  # the model reads the input itself, a tile at a time
+    needed = BYTES_PER_MODEL_PIXEL * n_pixels
+    if factor != 1.0:  # the result, brought back to the input grid row by row
+        needed += 8.0 * shape[0] * plane.shape[1]
+    limit = MAX_MODEL_GRID_BYTES if MAX_MODEL_GRID_BYTES is not None else _physical_memory()
+    if limit is not None and needed > limit:
+        scale = "" if plane.wcs is None else f" of {pixel_scale(plane.wcs):.3g}"
+        model = "" if card.pixel_scale is None else f" of {card.pixel_scale:.3g}"
+        which = ("MAX_MODEL_GRID_BYTES" if MAX_MODEL_GRID_BYTES is not None
+                 else "this machine's memory")
+        msg = (f"The image of {plane.shape[0]} x {plane.shape[1]} pixels{scale} becomes a "
+               f"model grid of {shape[0]} x {shape[1]} pixels{model}, which needs about "
+               f"{_size_text(needed)} of memory, more than {which} ({_size_text(limit)}).  "
+               f"Check the image's pixel scale (CDELT1/CDELT2 in its header, or the wcs= "
+               f"passed) and the model card's; a mosaic that is simply this large can be "
+               f"segmented in cutouts (ImagePlane.cutout).  The limit is "
+               f"astropy_radiounet.segmentation.model_input.MAX_MODEL_GRID_BYTES.")
+        raise ValueError(msg)
+    return shape
 
 
 def _beam_text(beam):
@@ -65,14 +210,22 @@ def on_model_grid(plane, card, factor):
     -------
     image : `~astropy_radiounet.image.ImagePlane` or `~astropy_radiounet.image.ResampledImage`
         The input itself when nothing needs doing.
+
+    Raises
+    ------
+    ValueError
+        If the model grid is too small or too large (see ``check_model_grid``).
     """
+    check_model_grid(plane, card, factor)
     image = plane if factor == 1.0 else to_model_grid(plane, factor)
     if card.beam is None or plane.wcs is None:
         return image
     if plane.beam is None:
-        warnings.warn(f"The image header has no beam (BMAJ/BMIN/BPA), so it cannot be "
-                      f"convolved to the model's {_beam_text(card.beam)} beam; it is used "
-                      f"as it is.", MissingMetadataWarning, stacklevel=2)
+        warnings.warn(f"The image has no beam (no BMAJ/BMIN/BPA in its header, and no beam= "
+                      f"given), so it cannot be convolved to the model's "
+                      f"{_beam_text(card.beam)} beam; it is used as it is.  Pass the image's "
+                      f"restoring beam, e.g. {BEAM_EXAMPLE}.", MissingMetadataWarning,
+                      stacklevel=2)
         return image
     target = beam_pixel_covariance(card.beam, plane.wcs, scale=factor)
     current = beam_pixel_covariance(plane.beam, plane.wcs, scale=factor)
@@ -88,6 +241,52 @@ def on_model_grid(plane, card, factor):
                       f"sees a smoother image than it was trained on.", ResolutionWarning,
                       stacklevel=2)
     return image
+
+
+def _check_values(plane, *, strip_rows=256):
+    """
+    Refuse a constant image and warn of implausible pixels, reading the plane
+    ``strip_rows`` rows at a time.
+    """
+    lowest, highest, n_valid = np.inf, -np.inf, 0
+    n_implausible, brightest, where = 0, 0.0, []
+    for start in range(0, plane.shape[0], strip_rows):
+        rows = slice(start, min(start + strip_rows, plane.shape[0]))
+        data = np.asarray(plane.data[rows], dtype=np.float64)
+        valid = np.isfinite(data)  # those beyond float32 too, which are blank later
+        if plane.mask is not None:
+            valid &= ~plane.mask[rows]
+        if not valid.any():
+            continue
+        values = data[valid] * plane.scale
+        n_valid += values.size
+        lowest, highest = min(lowest, values.min()), max(highest, values.max())
+        implausible = np.abs(values) > IMPLAUSIBLE_BRIGHTNESS
+        if implausible.any():
+            n_implausible += int(implausible.sum())
+            brightest = max(brightest, float(np.abs(values[implausible]).max()))
+            if len(where) < 5:
+                ys, xs = np.nonzero(valid)
+                where += [(int(x), int(y) + start) for y, x in
+                          zip(ys[implausible][:5], xs[implausible][:5])]
+    if n_valid and lowest == highest:
+        msg = (f"The image is constant: all {n_valid} valid pixels are {lowest:.6g} Jy/beam, so "
+               f"there is no noise to measure and nothing to find.  Check that this is the "
+               f"image you meant (a constant image is a placeholder or a failed imaging run); "
+               f"blank pixels must be NaN, not a constant.")
+        raise ValueError(msg)
+    if n_implausible:
+        shown = ", ".join(f"({x}, {y})" for x, y in where[:5])
+        more = ", ..." if n_implausible > 5 else ""
+        overflow = (" (those beyond the float32 range, 3.4e38, are blank)"
+                    if brightest > float(np.finfo(np.float32).max) else "")
+        warnings.warn(f"The image has {n_implausible} pixel{'s' if n_implausible > 1 else ''} "
+                      f"brighter than {IMPLAUSIBLE_BRIGHTNESS:.0e} Jy/beam (up to "
+                      f"{brightest:.3g} Jy/beam), which no radio source is: at (x, y) = "
+                      f"{shown}{more} (0-based pixels).  They are usually corrupt; they are "
+                      f"kept as data{overflow} and change only their own surroundings.  "
+                      f"Mask them (mask=) or set them to NaN if they are not real.",
+                      ImplausibleDataWarning, stacklevel=3)
 
 
 @dataclass
@@ -138,8 +337,23 @@ def prepare_model_input(plane, card):
     Returns
     -------
     model_input : `ModelInput`
+
+    Raises
+    ------
+    ValueError
+        If the image is constant, or too small or too large for the model
+        (see ``check_model_grid``).
+
+    Warns
+    -----
+    `~astropy_radiounet.exceptions.ImplausibleDataWarning`
+        For pixels brighter than ``IMPLAUSIBLE_BRIGHTNESS`` (1e5 Jy/beam),
+        which no radio source is; they are kept, and change only their own
+        surroundings.
     """
     factor = scale_factor(plane, card)
+    check_model_grid(plane, card, factor)
+    _check_values(plane)
     image = on_model_grid(plane, card, factor)
     noise = NoiseMap.estimate(image, box_size=card.noise_box_size)
     return ModelInput(image=image, noise=noise, factor=factor,

@@ -13,6 +13,7 @@ beam, noise, artefacts, blanking) and the truth and tables.
 """
 
 import inspect
+import os
 import warnings
 from dataclasses import dataclass, field as dc_field
 from functools import partial
@@ -426,14 +427,44 @@ class _Observation:
     blank: np.ndarray
 
 
+#: Arrays of the padded grid a simulation holds at once (float64 sky, diffuse sky,
+#: noise, artefacts, FFT buffers, ...), for the memory check.
+_GRID_ARRAYS = 16
+
+
+def _memory_limit():
+    """
+    The largest simulation allowed, in bytes: a quarter of this machine's memory
+    (ASTROPY_RADIOUNET_SIMULATION_MAX_GB overrides it).
+    """
+    if os.environ.get("ASTROPY_RADIOUNET_SIMULATION_MAX_GB"):
+        return float(os.environ["ASTROPY_RADIOUNET_SIMULATION_MAX_GB"]) * 2**30
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 4
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8 * 2**30
+
+
 def _padded_grid(shape, instrument):
     """The FFT grid: the image padded by at least 4 beams so that edges do not wrap."""
     ny, nx = shape
     pix = instrument.pixel_scale
     bpix = instrument.beam[0] / pix
+    if bpix > max(shape):
+        msg = (f"The beam ({instrument.beam[0]:.4g} arcsec) is {bpix:.3g} pixels of "
+               f"{pix:.4g} arcsec, wider than the {ny} x {nx} field itself; check the beam "
+               f"and pixel_scale (LoTSS: 6 arcsec beam, 1.5 arcsec pixels).")
+        raise ValueError(msg)
     pad = int(max(16, np.ceil(4 * bpix)))
     gy = fft.next_fast_len(ny + 2 * pad, real=True)
     gx = fft.next_fast_len(nx + 2 * pad, real=True)
+    need = gy * gx * 8 * _GRID_ARRAYS
+    if need > _memory_limit():
+        msg = (f"A {ny} x {nx} field (a {gy} x {gx} grid with its padding of 4 beams) needs "
+               f"about {need / 2**30:.1f} GiB, more than the {_memory_limit() / 2**30:.1f} GiB "
+               f"allowed (a quarter of this machine's memory; "
+               f"ASTROPY_RADIOUNET_SIMULATION_MAX_GB sets it).  Simulate smaller fields.")
+        raise MemoryError(msg)
     return _Grid((ny, nx), (gy, gx), ((gy - ny) // 2, (gx - nx) // 2), pix)
 
 

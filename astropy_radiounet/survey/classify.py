@@ -25,6 +25,10 @@ Unit files are named after the clusters, with every character other than
 letters, digits and ``_.+-`` replaced by ``_``; names that would share a
 file (``Abell 2256`` and ``Abell_2256``, or names differing only in case,
 which some file systems do not tell apart) are refused before any work.
+Names longer than 100 characters are cut and end with a hash of the whole
+name.  A cluster measured in an earlier run is never replaced by a
+non-measurement (a rerun given fewer mosaics keeps it), and one output
+directory holds one run at a time (`~astropy_radiounet.utils.run_lock`).
 
 The settings that determine the results (the model, ``factor``,
 ``context`` and ``ratio_threshold``) are written to
@@ -41,6 +45,7 @@ mosaic path and the segmenter, which pickles as its settings
 and loads its model, once.
 """
 
+import hashlib
 import json
 import logging
 import re
@@ -56,7 +61,8 @@ from astropy.table import QTable
 from ..clusters.catalogs import catalog_apertures
 from ..clusters.r500 import DEFAULT_APERTURE_FACTOR
 from ..exceptions import BlankDataWarning, CatalogWarning
-from ..utils.files import atomic_write
+from ..utils.files import atomic_write, run_lock
+from ..utils.validation import PositiveNumber
 from ..utils.parallel import run_tasks
 from .manifests import check_run_manifest, model_identity, write_json_atomic
 from .mosaics import MosaicIndex
@@ -91,8 +97,17 @@ def _check_segmenter(segmenter):
     return segmenter
 
 
+#: Longest unit-file stem; longer names are cut and given a hash of the whole name
+#: (file systems allow 255 bytes, and the products add suffixes).
+_MAX_UNIT_NAME = 100
+
+
 def _unit_name(name):
-    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("_") or "cluster"
+    stem = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("_") or "cluster"
+    if len(stem) > _MAX_UNIT_NAME:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+        stem = f"{stem[:_MAX_UNIT_NAME - 13]}_{digest}"
+    return stem
 
 
 def _check_unit_names(names):
@@ -162,6 +177,7 @@ def _classify_unit(task):
         return result
     try:
         from ..clusters.detection_ratio import DetectionRatio
+        from ..image.beams import pixel_scale
         from ..image.read import read_image
 
         segmenter = task["segmenter"]
@@ -169,7 +185,11 @@ def _classify_unit(task):
         coord = SkyCoord(task["row"]["ra"] * u.deg, task["row"]["dec"] * u.deg)
         radius = task["row"]["radius_arcmin"] * u.arcmin
         side = 2 * radius * task["context"]
-        cut_plane = plane.cutout(coord, (side, side))
+        # An aperture larger than the mosaic (a nearby cluster) is cut to the
+        # mosaic rather than padded with blank pixels: memory stays that of the
+        # mosaic, and the coverage still counts the aperture's pixels off it.
+        larger = (side / pixel_scale(plane.wcs)).decompose().value > max(plane.shape)
+        cut_plane = plane.cutout(coord, (side, side), mode="trim" if larger else "partial")
         probability = segmenter.predict_probability(cut_plane)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BlankDataWarning)  # recorded as status "blank"
@@ -177,6 +197,8 @@ def _classify_unit(task):
         threshold = task["ratio_threshold"]
         ratio = float(stats.ratio[0])
         flags = []
+        if larger:
+            flags.append("aperture_larger_than_mosaic")
         if stats.coverage[0] < PARTIAL_COVERAGE:
             flags.append("partial")
         x, y = cut_plane.wcs.world_to_pixel(coord)
@@ -256,7 +278,8 @@ def classify_clusters(catalog, images, *, output_dir, segmenter=None,
     summary : dict
         ``done`` (clusters done in this call), ``skipped`` (measured before
         and reused), ``failed``, ``off_footprint``, ``no_redshift`` and
-        ``no_size`` (of those done now), and ``seconds``.
+        ``no_size`` (of those done now), ``kept`` (measured before, not
+        measurable now, earlier measurement kept) and ``seconds``.
 
     Raises
     ------
@@ -272,15 +295,40 @@ def classify_clusters(catalog, images, *, output_dir, segmenter=None,
         status ``no_redshift`` or ``no_size``), or when clusters measured
         before have other catalogue values now (they are measured again).
     """
-    from tqdm.auto import tqdm
-
     started = time.perf_counter()
     _check_unit_names(catalog["name"])
     segmenter = _check_segmenter(segmenter)
-    card = segmenter.card
+    factor = PositiveNumber().validate(factor, "factor")
+    context = PositiveNumber().validate(context, "context")
+    if context < 1:
+        msg = (f"context must be at least 1 (the cutout must hold the aperture); got "
+               f"{context!r}.")
+        raise ValueError(msg)
     if ratio_threshold is None:
-        ratio_threshold = card.detection_ratio_threshold
+        ratio_threshold = segmenter.card.detection_ratio_threshold
+    elif not (isinstance(ratio_threshold, (int, float, np.number)) and 0 <= ratio_threshold <= 1):
+        msg = (f"ratio_threshold is a detection ratio (a mean probability) and must be in "
+               f"[0, 1]; got {ratio_threshold!r}.")
+        raise ValueError(msg)
     output_dir = Path(output_dir)
+    with run_lock(output_dir, "radiounet classify"):
+        counts = _classify_into(catalog, images, output_dir, segmenter, factor=factor,
+                                context=context, ratio_threshold=ratio_threshold,
+                                products=products, parallel=parallel,
+                                progress_bar=progress_bar)
+        table = _assemble(catalog, output_dir / "units")
+        with atomic_write(output_dir / "clusters_classified.ecsv") as temporary:
+            table.write(temporary, format="ascii.ecsv", overwrite=True)
+    counts["seconds"] = round(time.perf_counter() - started, 1)
+    return table, counts
+
+
+def _classify_into(catalog, images, output_dir, segmenter, *, factor, context,
+                   ratio_threshold, products, parallel, progress_bar):
+    """Check the manifest, measure the clusters not measured yet, write their units."""
+    from tqdm.auto import tqdm
+
+    card = segmenter.card
     units_dir = output_dir / "units"
     check_run_manifest(
         output_dir / "classify_manifest.json",
@@ -299,9 +347,15 @@ def classify_clusters(catalog, images, *, output_dir, segmenter=None,
     tasks, unmeasurable, skipped = _plan_units(catalog, factor, index, units_dir, template)
     counts = {"done": 0, "skipped": skipped, "failed": 0, "off_footprint": 0,
               "no_redshift": 0, "no_size": 0}
+    kept = []
 
     def record(result):
-        write_json_atomic(units_dir / f"{_unit_name(result['name'])}.json", result)
+        path = units_dir / f"{_unit_name(result['name'])}.json"
+        if result["status"] not in MEASURED_STATUSES and _reusable_unit(
+                path, result) == "reuse":
+            kept.append(result["name"])  # measured before; never replaced by a non-measurement
+            return
+        write_json_atomic(path, result)
         counts["done"] += 1
         if result["status"] in counts:
             counts[result["status"]] += 1
@@ -315,12 +369,12 @@ def classify_clusters(catalog, images, *, output_dir, segmenter=None,
             bar.update(1)
 
         run_tasks(_classify_unit, tasks, parallel, on_result, _unit_failure)
-    table = _assemble(catalog, units_dir)
-    table_path = output_dir / "clusters_classified.ecsv"
-    with atomic_write(table_path) as temporary:
-        table.write(temporary, format="ascii.ecsv", overwrite=True)
-    counts["seconds"] = round(time.perf_counter() - started, 1)
-    return table, counts
+    if kept:
+        warnings.warn(f"{len(kept)} clusters measured in an earlier run could not be measured "
+                      f"now (e.g. {kept[0]!r}: no mosaic given now holds it, or it failed); "
+                      f"their earlier measurements are kept.", CatalogWarning, stacklevel=3)
+    counts["kept"] = len(kept)
+    return counts
 
 
 def _plan_units(catalog, factor, index, units_dir, template):

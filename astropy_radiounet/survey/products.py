@@ -21,8 +21,10 @@ Every file is written whole or not at all
 reserved on disk with `create_fits` and filled through a memory map.
 """
 
+import contextlib
+import errno
+import os
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +33,9 @@ from astropy.io import fits
 from ..utils.files import atomic_write
 
 __all__ = ["PRODUCT_SUFFIXES", "SEGMENT_PRODUCTS", "image_stem", "shared_stems",
-           "product_path", "existing_products", "product_header", "write_fits",
-           "write_regions", "save_figure", "create_fits", "write_segmentation_products"]
+           "product_path", "existing_products", "segmentation_products_state",
+           "product_header", "write_fits", "write_regions", "save_figure", "create_fits",
+           "write_segmentation_products", "segmentation_maps", "outline_regions"]
 
 #: File-name suffix of each kind of product.
 PRODUCT_SUFFIXES = {
@@ -125,6 +128,41 @@ def existing_products(output_dir, stems, kinds=SEGMENT_PRODUCTS):
             if (path := product_path(output_dir, stem, kind)).exists()]
 
 
+def segmentation_products_state(output_dir, stem, segmenter):
+    """
+    Whether the products of `write_segmentation_products` for an image are there.
+
+    Parameters
+    ----------
+    output_dir : str or path
+        The directory.
+    stem : str
+        The image's products' name.
+    segmenter : `~astropy_radiounet.segmentation.SegmenterBase`
+        The segmenter that would make them now.
+
+    Returns
+    -------
+    state : {'missing', 'partial', 'done', 'other'}
+        None of them; some, from this segmenter (a run killed while writing
+        them); all, from this segmenter (same model weights and threshold);
+        or made by another model or threshold.
+    """
+    paths = [product_path(output_dir, stem, kind) for kind in SEGMENT_PRODUCTS]
+    present = [path.exists() for path in paths]
+    if not any(present):
+        return "missing"
+    if present[0]:
+        try:
+            header = fits.getheader(paths[0])
+        except OSError:
+            return "partial"  # unreadable: written in part
+        made_by = (header.get("WEIGHTS"), header.get("THRESH"))
+        if made_by != (segmenter.card.sha256 or None, float(segmenter.threshold)):
+            return "other"
+    return "done" if all(present) else "partial"
+
+
 def product_path(output_dir, stem, kind):
     """
     Where a product of a kind goes: ``<output_dir>/<stem><suffix>``.
@@ -173,8 +211,10 @@ def product_header(wcs, segmenter, **cards):
     """
     header = fits.Header() if wcs is None else wcs.to_header()
     header["ORIGIN"] = "astropy_radiounet"
-    header["MODEL"] = (segmenter.card.name[:60], "model that made the map")
+    header["MODEL"] = segmenter.card.name[:60]  # the model that made the map
     header["THRESH"] = (float(segmenter.threshold), "probability threshold of the segments")
+    if segmenter.card.sha256:
+        header["WEIGHTS"] = segmenter.card.sha256  # sha256 of the model weights
     for keyword, value in cards.items():
         header[keyword.upper()] = value
     return header
@@ -211,13 +251,140 @@ def save_figure(figure, path, *, dpi=100):
         plt.close(figure)
 
 
-def write_segmentation_products(segmenter, image, output_dir, stem):
+@contextlib.contextmanager
+def segmentation_maps(plane, segmenter, output_dir, stem, *, measure=None, chunk_size=2048,
+                      progress_bar=False):
+    """
+    Fill the probability and segmentation products of an image plane on disk.
+
+    The maps are written straight into memory-mapped FITS files
+    (`create_fits`) under temporary names, the segments are found chunk by
+    chunk (`~astropy_radiounet.segmentation.segment_in_chunks`, the same
+    result as in one block), and the files take their product names
+    (`product_path`) when the ``with`` block ends without an error, so the
+    memory needed does not grow with the image.
+
+    Parameters
+    ----------
+    plane : `~astropy_radiounet.image.ImagePlane`
+        The image.
+    segmenter : `~astropy_radiounet.segmentation.SegmenterBase`
+        The segmenter.
+    output_dir : str or path
+        The directory (must exist).
+    stem : str
+        The products' name.
+    measure : callable, optional
+        ``measure(plane, probability, slices, segment_image)`` -> table
+        with a ``label`` column and the ``bbox_xmin``, ``bbox_xmax``,
+        ``bbox_ymin``, ``bbox_ymax`` of each segment in the plane's pixels;
+        by default only those.
+    chunk_size : int, optional
+        Side of the chunks in which segments are found.
+    progress_bar : bool, optional
+        Show progress over the chunks.
+
+    Yields
+    ------
+    probability : `numpy.memmap`
+        The probability map.
+    labels : `numpy.memmap`
+        The segment labels (0 for none).
+    table : `~astropy.table.QTable` or `None`
+        The rows of ``measure``, one per segment, by label; `None` when no
+        segment was found.
+    """
+    from functools import partial
+
+    from ..segmentation.chunked import segment_in_chunks
+
+    header = product_header(plane.wcs, segmenter)
+    finished = {kind: product_path(output_dir, stem, kind)
+                for kind in ("probability", "segmentation")}
+    parts = {kind: path.with_name(path.name + ".part") for kind, path in finished.items()}
+    try:
+        probability = create_fits(parts["probability"], plane.shape, np.float32, header)
+        segmenter.predict_probability(plane, out=probability)
+        labels = create_fits(parts["segmentation"], plane.shape, np.int32, header)
+        _, table = segment_in_chunks(
+            probability, segmenter.threshold, segmenter.segment_n_pixels(plane.wcs, plane.beam),
+            out=labels, connectivity=segmenter.connectivity, chunk_size=chunk_size,
+            measure=partial(measure or _bounding_boxes, plane, probability),
+            progress_bar=progress_bar)
+        yield probability, labels, table
+        probability.flush()
+        labels.flush()
+    except BaseException:
+        for part in parts.values():
+            part.unlink(missing_ok=True)
+        raise
+    for kind, part in parts.items():
+        os.replace(part, finished[kind])
+
+
+def _bounding_boxes(plane, probability, slices, segments):
+    """The label and bounding box of each segment of a chunk, in the plane's pixels."""
+    from astropy.table import QTable
+
+    table = QTable()
+    table["label"] = segments.labels
+    boxes = segments.bbox
+    table["bbox_xmin"] = [box.ixmin + slices[1].start for box in boxes]
+    table["bbox_xmax"] = [box.ixmax - 1 + slices[1].start for box in boxes]
+    table["bbox_ymin"] = [box.iymin + slices[0].start for box in boxes]
+    table["bbox_ymax"] = [box.iymax - 1 + slices[0].start for box in boxes]
+    return table
+
+
+def outline_regions(labels, table, wcs):
+    """
+    DS9 outlines of segments, each traced in its bounding box.
+
+    Parameters
+    ----------
+    labels : array_like
+        The segment labels (e.g. a memory map).
+    table : `~astropy.table.QTable`
+        ``label`` and ``bbox_xmin``, ``bbox_xmax``, ``bbox_ymin``,
+        ``bbox_ymax`` of each segment (inclusive pixel bounds).
+    wcs : `~astropy.wcs.WCS` or `None`
+        Sky regions with a WCS, pixel regions without.
+
+    Returns
+    -------
+    regions : `regions.Regions`
+    """
+    from regions import Regions
+
+    from ..segmentation.outlines import mask_region
+
+    shapes = []
+    for row in table:
+        window = (slice(int(row["bbox_ymin"]), int(row["bbox_ymax"]) + 1),
+                  slice(int(row["bbox_xmin"]), int(row["bbox_xmax"]) + 1))
+        region = mask_region(np.asarray(labels[window]) == row["label"],
+                             origin=(window[0].start, window[1].start), wcs=wcs,
+                             label=int(row["label"]))
+        if region is not None:
+            shapes.append(region)
+    return Regions(shapes)
+
+
+#: Largest side of the pictures of `write_segmentation_products`, in pixels; larger
+#: images are shown every n-th pixel.
+OVERLAY_PIXELS = 2000
+
+
+def write_segmentation_products(segmenter, image, output_dir, stem, *, chunk_size=2048):
     """
     Segment one image and write its four products.
 
     Writes ``<stem>_probability.fits``, ``<stem>_segmentation.fits``,
     ``<stem>_segments.reg`` and ``<stem>_overlay.png`` into ``output_dir``
-    (what ``radiounet segment`` writes per image).
+    (what ``radiounet segment`` writes per image).  The maps go straight to
+    memory-mapped files and the segments are found in chunks
+    (`segmentation_maps`), so images larger than memory can be segmented;
+    the overlay shows every n-th pixel of images larger than 2000 pixels.
 
     Parameters
     ----------
@@ -229,35 +396,45 @@ def write_segmentation_products(segmenter, image, output_dir, stem):
         The directory (must exist).
     stem : str
         The products' name.
+    chunk_size : int, optional
+        Side of the chunks in which segments are found.
 
     Returns
     -------
-    segment_image : `~photutils.segmentation.SegmentationImage` or `None`
-        The segments, `None` when none was found.
+    n_segments : int
+        The number of segments found.
     """
-    from photutils.utils import NoDetectionsWarning
-
     from ..image.read import read_image
-    from ..segmentation.outlines import segment_regions
-    from ..visualization import plot_overlay
 
     plane = read_image(image)
-    probability = segmenter.predict_probability(plane)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NoDetectionsWarning)
-        segments = segmenter.segment(probability, wcs=plane.wcs, beam=plane.beam)
-    header = product_header(plane.wcs, segmenter)
-    write_fits(product_path(output_dir, stem, "probability"), probability, header)
-    labels = np.zeros(plane.shape, dtype=np.int32) if segments is None else segments.data
-    write_fits(product_path(output_dir, stem, "segmentation"), labels.astype(np.int32), header)
-    regions = [] if segments is None else segment_regions(segments, wcs=plane.wcs)
-    write_regions(product_path(output_dir, stem, "segments"), regions)
-    values, valid = plane.read()
-    ax = plot_overlay(np.where(valid, values, np.nan), probability, wcs=plane.wcs,
-                      segment_image=segments, threshold=segmenter.threshold,
-                      title=f"{stem}: diffuse-emission probability")
-    save_figure(ax.figure, product_path(output_dir, stem, "overlay"), dpi=110)
-    return segments
+    with segmentation_maps(plane, segmenter, output_dir, stem,
+                           chunk_size=chunk_size) as (probability, labels, table):
+        regions = [] if table is None else outline_regions(labels, table, plane.wcs)
+        write_regions(product_path(output_dir, stem, "segments"), regions)
+        _write_overlay(plane, probability, labels if table is not None else None, segmenter,
+                       product_path(output_dir, stem, "overlay"), title=f"{stem}: "
+                       f"diffuse-emission probability")
+    return 0 if table is None else len(table)
+
+
+def _write_overlay(plane, probability, labels, segmenter, path, *, title):
+    """The image, the probability contour and the segments, every n-th pixel when large."""
+    from photutils.segmentation import SegmentationImage
+
+    from ..visualization import plot_overlay
+
+    step = max(1, int(np.ceil(max(plane.shape) / OVERLAY_PIXELS)))
+    values, valid = plane.read(slice(None, None, step), slice(None, None, step))
+    segments = None
+    if labels is not None:
+        sampled = np.asarray(labels[::step, ::step])
+        segments = SegmentationImage(sampled) if sampled.any() else None
+    wcs = None if plane.wcs is None else plane.wcs[::step, ::step]
+    ax = plot_overlay(np.where(valid, values, np.nan),
+                      np.asarray(probability[::step, ::step]), wcs=wcs, segment_image=segments,
+                      threshold=segmenter.threshold,
+                      title=title + (f" (every {step}th pixel)" if step > 1 else ""))
+    save_figure(ax.figure, path, dpi=110)
 
 
 #: Keywords of the copied header that this file sets itself or must not have.
@@ -325,5 +502,27 @@ def create_fits(path, shape, dtype, header=None):
     with open(path, "wb") as handle:
         handle.write(text)
         handle.truncate(total)
+        _reserve(handle, total, path)
     return np.memmap(path, dtype=dtype.newbyteorder(">"), mode="r+", offset=len(text),
                      shape=(ny, nx))
+
+
+def _reserve(handle, size, path):
+    """
+    Allocate the file's blocks now, so that a full disk is an error here and not
+    a SIGBUS later when the memory map is filled.
+    """
+    import os
+
+    try:
+        os.posix_fallocate(handle.fileno(), 0, size)
+    except AttributeError:  # pragma: no cover - not on this platform: a sparse file
+        return
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            return  # the file system cannot reserve blocks: a sparse file, as before
+        handle.close()
+        Path(path).unlink(missing_ok=True)
+        msg = (f"Cannot reserve {size / 2**30:.2f} GiB for {str(path)!r}: {exc.strerror}.  "
+               f"Free space there or choose another output directory.")
+        raise OSError(exc.errno, msg) from exc

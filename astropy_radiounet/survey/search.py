@@ -31,9 +31,7 @@ when unknown) are left out of the nearest-cluster matching, with a warning.
 """
 
 import hashlib
-import os
 import warnings
-from functools import partial
 from pathlib import Path
 
 import astropy.units as u
@@ -44,7 +42,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from ..exceptions import CatalogWarning
 from ..clusters.catalogs import catalog_apertures, catalog_r500
 from ..clusters.r500 import angular_radius
-from ..utils.files import atomic_write
+from ..utils.files import atomic_write, run_lock
 from .products import image_stem, shared_stems
 
 __all__ = ["candidate_catalog", "search_mosaic", "search_mosaics"]
@@ -198,52 +196,6 @@ def _measure_chunk(plane, probability, slices, segments):
     return table
 
 
-def _candidate_regions(labels, table, wcs):
-    """DS9 outlines of the candidates, each traced in its bounding box."""
-    from regions import Regions
-
-    from ..segmentation.outlines import mask_region
-
-    shapes = []
-    for row in table:
-        window = (slice(int(row["bbox_ymin"]), int(row["bbox_ymax"]) + 1),
-                  slice(int(row["bbox_xmin"]), int(row["bbox_xmax"]) + 1))
-        region = mask_region(np.asarray(labels[window]) == row["label"],
-                             origin=(window[0].start, window[1].start), wcs=wcs,
-                             label=int(row["label"]))
-        if region is not None:
-            shapes.append(region)
-    return Regions(shapes)
-
-
-def _search_into(plane, segmenter, parts, header, output_dir, stem, *, clusters,
-                 gallery_size, chunk_size, progress_bar):
-    """Fill the probability and segmentation files and measure the candidates."""
-    from ..segmentation.chunked import segment_in_chunks
-    from .products import create_fits, product_path, write_regions
-
-    probability = create_fits(parts["probability"], plane.shape, np.float32, header)
-    segmenter.predict_probability(plane, out=probability)
-    labels = create_fits(parts["segmentation"], plane.shape, np.int32, header)
-    _, table = segment_in_chunks(probability, segmenter.threshold,
-                                 segmenter.segment_n_pixels(plane.wcs, plane.beam), out=labels,
-                                 connectivity=segmenter.connectivity, chunk_size=chunk_size,
-                                 measure=partial(_measure_chunk, plane, probability),
-                                 progress_bar=progress_bar)
-    if table is None:
-        table = QTable(names=["label", "score"], dtype=[int, float])
-    else:
-        if clusters is not None and len(clusters) and plane.wcs is not None:
-            _nearest_clusters(table, clusters)
-        write_regions(product_path(output_dir, stem, "segments"),
-                      _candidate_regions(labels, table, plane.wcs))
-        _gallery(plane, probability, table, product_path(output_dir, stem, "gallery"),
-                 n=gallery_size)
-    probability.flush()
-    labels.flush()
-    return table
-
-
 def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12,
                   chunk_size=2048, progress_bar=False):
     """
@@ -278,28 +230,26 @@ def search_mosaic(path, segmenter, output_dir, *, clusters=None, gallery_size=12
         The candidates (possibly empty), with a ``mosaic`` column.
     """
     from ..image.read import read_image
-    from .products import product_header, product_path
+    from .products import outline_regions, product_path, segmentation_maps, write_regions
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     plane = read_image(path)
-    header = product_header(plane.wcs, segmenter)
     stem = image_stem(path)
-    finished = {kind: product_path(output_dir, stem, kind)
-                for kind in ("probability", "segmentation")}
-    parts = {kind: done.with_name(done.name + ".part") for kind, done in finished.items()}
-    try:
-        table = _search_into(plane, segmenter, parts, header, output_dir, stem,
-                             clusters=clusters, gallery_size=gallery_size, chunk_size=chunk_size,
-                             progress_bar=progress_bar)
-    except BaseException:
-        for part in parts.values():
-            part.unlink(missing_ok=True)
-        raise
-    # The memory maps are closed by now: rename only closed files.
-    for kind, part in parts.items():
-        os.replace(part, finished[kind])
-    table["mosaic"] = [str(path)] * len(table)
+    with segmentation_maps(plane, segmenter, output_dir, stem, measure=_measure_chunk,
+                           chunk_size=chunk_size,
+                           progress_bar=progress_bar) as (probability, labels, table):
+        if table is None:
+            table = QTable(names=["label", "score"], dtype=[int, float])
+            write_regions(product_path(output_dir, stem, "segments"), [])
+        else:
+            if clusters is not None and len(clusters) and plane.wcs is not None:
+                _nearest_clusters(table, clusters)
+            write_regions(product_path(output_dir, stem, "segments"),
+                          outline_regions(labels, table, plane.wcs))
+            _gallery(plane, probability, table, product_path(output_dir, stem, "gallery"),
+                     n=gallery_size)
+    table["mosaic"] = np.array([str(path)] * len(table), dtype=str)
     with atomic_write(output_dir / "candidates.ecsv") as temporary:
         table.write(temporary, format="ascii.ecsv", overwrite=True)
     return table
@@ -388,39 +338,41 @@ def search_mosaics(paths, segmenter, output_dir, *, clusters=None, parallel=Fals
         raise ValueError(msg)
     if clusters is not None and len(clusters):
         clusters, _ = _clusters_with_r500(clusters)
-    check_run_manifest(
-        output_dir / "search_manifest.json",
-        {"model": model_identity(model.card), "threshold": float(model.threshold),
-         "n_pixels": model.n_pixels, "connectivity": int(model.connectivity),
-         "clusters": _clusters_digest(clusters)},
-        results_exist=output_dir.is_dir() and any(output_dir.glob("*/candidates.ecsv")),
-        info={"command": "search", "model_name": model.card.name})
-    summary = {"done": 0, "skipped": 0, "failed": {}}
-    tasks = []
-    for path in paths:
-        if (units[path] / "candidates.ecsv").is_file():
-            summary["skipped"] += 1
-        else:
-            tasks.append({"path": path, "segmenter": segmenter, "output_dir": str(units[path]),
-                          "clusters": clusters, "progress_bar": False})
-    with tqdm(total=len(tasks), desc="mosaics", unit="mosaic",
-              disable=not progress_bar) as bar:
-        def on_result(result):
-            path, reason = result
-            if reason is None:
-                summary["done"] += 1
+    with run_lock(output_dir, "radiounet search"):
+        check_run_manifest(
+            output_dir / "search_manifest.json",
+            {"model": model_identity(model.card), "threshold": float(model.threshold),
+             "n_pixels": model.n_pixels, "connectivity": int(model.connectivity),
+             "clusters": _clusters_digest(clusters)},
+            results_exist=output_dir.is_dir() and any(output_dir.glob("*/candidates.ecsv")),
+            info={"command": "search", "model_name": model.card.name})
+        summary = {"done": 0, "skipped": 0, "failed": {}}
+        tasks = []
+        for path in paths:
+            if (units[path] / "candidates.ecsv").is_file():
+                summary["skipped"] += 1
             else:
-                summary["failed"][path] = reason
-            bar.update(1)
+                tasks.append({"path": path, "segmenter": segmenter, "output_dir": str(units[path]),
+                              "clusters": clusters, "progress_bar": False})
+        with tqdm(total=len(tasks), desc="mosaics", unit="mosaic",
+                  disable=not progress_bar) as bar:
+            def on_result(result):
+                path, reason = result
+                if reason is None:
+                    summary["done"] += 1
+                else:
+                    summary["failed"][path] = reason
+                bar.update(1)
 
-        run_tasks(_search_unit, tasks, parallel, on_result,
-                  lambda task, exc: (task["path"], f"{type(exc).__name__}: {exc}"))
-    tables = [QTable.read(units[path] / "candidates.ecsv") for path in paths
-              if path not in summary["failed"]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # metadata conflicts between per-mosaic tables
-        table = vstack(tables) if tables else QTable()
-    with atomic_write(output_dir / "candidates.ecsv") as temporary:
-        table.write(temporary, format="ascii.ecsv", overwrite=True)
+            run_tasks(_search_unit, tasks, parallel, on_result,
+                      lambda task, exc: (task["path"], f"{type(exc).__name__}: {exc}"))
+        tables = [QTable.read(units[path] / "candidates.ecsv") for path in paths
+                  if path not in summary["failed"]]
+        tables = [table for table in tables if len(table)]  # no columns to merge in an empty one
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # metadata conflicts between per-mosaic tables
+            table = vstack(tables) if tables else QTable()
+        with atomic_write(output_dir / "candidates.ecsv") as temporary:
+            table.write(temporary, format="ascii.ecsv", overwrite=True)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     return table, summary

@@ -5,7 +5,10 @@ A config is written beside the weights (``<name>.config.json``) and into the
 model card, so a model can be retrained from its card alone.
 """
 
+import inspect
 import json
+import math
+import numbers
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from radio_beam import Beam
 
 from ..models.card import ModelCard
 from ..models.normalisation import LogNormalisation
+from ..utils.validation import PositiveNumber
 
 
 __all__ = ["TrainingConfig"]
@@ -22,6 +26,74 @@ __all__ = ["TrainingConfig"]
 
 #: Validation tiles use the recipe's seed plus this offset.
 VALIDATION_SEED_OFFSET = 1_000_003
+
+#: Keywords of `~astropy_radiounet.simulation.simulate_field` that the training
+#: pairs set themselves (the field's shape follows from ``tile_size``).
+RESERVED_FIELD_KEYWORDS = ("shape", "seed")
+
+
+def check_field_keywords(keywords, *, name="field", reserved=RESERVED_FIELD_KEYWORDS,
+                         setter="the training pairs (the shape follows from tile_size)"):
+    """
+    Refuse keywords that `~astropy_radiounet.simulation.simulate_field` does not take.
+
+    Parameters
+    ----------
+    keywords : dict
+        The keywords.
+    name : str, optional
+        What they are called in the message (``field`` of a config).
+    reserved : tuple of str, optional
+        Keywords of ``simulate_field`` that the caller sets itself.
+    setter : str, optional
+        Who sets them, for the message.
+
+    Raises
+    ------
+    TypeError
+        If ``keywords`` is not a dict.
+    ValueError
+        If a keyword is unknown or reserved, naming it and the valid ones.
+    """
+    from ..simulation import simulate_field
+
+    if not isinstance(keywords, dict):
+        msg = (f"{name} must be a dict of simulate_field keywords; got "
+               f"{type(keywords).__name__} {keywords!r}.")
+        raise TypeError(msg)
+    valid = [key for key, parameter in inspect.signature(simulate_field).parameters.items()
+             if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+             and key not in reserved]
+    unknown = sorted(str(key) for key in keywords if key not in valid and key not in reserved)
+    if unknown:
+        msg = (f"Unknown {name} keys {unknown}: simulate_field takes none of them; the valid "
+               f"keys are {', '.join(valid)}.")
+        raise ValueError(msg)
+    taken = sorted(key for key in keywords if key in reserved)
+    if taken:
+        msg = f"{name} keys {taken} are set by {setter}; leave them out of {name}."
+        raise ValueError(msg)
+
+
+def _check_name(name):
+    """A model name must be a plain file stem: it names the files in the output directory."""
+    if isinstance(name, str) and name not in ("", ".", "..") and not any(
+            character in name for character in ("/", "\\", "\0")):
+        return
+    msg = (f"name must be a plain file name, without a directory, as it names "
+           f"<name>.weights.h5 and <name>.json inside the output directory; got {name!r}.")
+    stem = Path(str(name).replace("\\", "/")).name if isinstance(name, str) else ""
+    if stem not in ("", ".", ".."):
+        msg += (f"  Use name={stem!r}, and choose where the files go with the output "
+                f"directory (output_dir=, radiounet train -o).")
+    else:
+        msg += "  Use a name such as 'unet'."
+    raise ValueError(msg)
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(
+        value)
 
 
 @dataclass
@@ -32,7 +104,8 @@ class TrainingConfig:
     Parameters
     ----------
     name : str
-        Model name; also the file stem of the weights and card.
+        Model name; also the file stem of the weights and card, so a plain
+        file name (no directory).
     backbone : str
         Registered backbone name.
     backbone_config : dict
@@ -49,13 +122,15 @@ class TrainingConfig:
         Numbers of training and held-out validation tiles.
     mask_snr : float
         Truth: diffuse emission above this many times the local noise, on
-        the model's grid and beam.
+        the model's grid and beam (positive).
     field : dict
         Keywords of `~astropy_radiounet.simulation.simulate_field`
         (JSON-serialisable: angles in arcsec, noise in uJy/beam, masses in
-        solar masses).
+        solar masses), except ``shape`` and ``seed``, which the training
+        pairs set; an unknown key is an error.
     bce_weight, tversky_weight, tversky_alpha, tversky_beta : float
-        Loss: BCE + Tversky with these weights.
+        Loss: BCE + Tversky with these weights (>= 0, not both 0); alpha
+        and beta, in [0, 1], weigh the false positives and negatives.
     learning_rate : float
         Adam learning rate.
     epochs, batch_size, patience : int
@@ -100,6 +175,19 @@ class TrainingConfig:
     seed: int = 0
 
     def __post_init__(self):
+        self.check()
+
+    def check(self):
+        """
+        Refuse settings that cannot train, or a name that is not a plain file
+        name; run on construction and again by
+        `~astropy_radiounet.training.train` (settings can be changed after).
+
+        Raises
+        ------
+        ValueError or TypeError
+            Naming the setting, the value and what it must be.
+        """
         counts = {"tile_size": self.tile_size, "n_train": self.n_train, "n_val": self.n_val,
                   "epochs": self.epochs, "batch_size": self.batch_size,
                   "patience": self.patience, "noise_box_size": self.noise_box_size}
@@ -126,6 +214,37 @@ class TrainingConfig:
             msg = (f"max_minutes={self.max_minutes!r} must be None (no time budget) or >= 0 "
                    f"(0 stops after the first epoch).")
             raise ValueError(msg)
+        _check_name(self.name)
+        PositiveNumber().validate(self.mask_snr, "mask_snr")
+        weights = {"bce_weight": self.bce_weight, "tversky_weight": self.tversky_weight}
+        bad = {key: value for key, value in weights.items()
+               if not (_is_number(value) and value >= 0)}
+        if bad:
+            msg = f"Training config loss weights {bad} must be finite numbers >= 0."
+            raise ValueError(msg)
+        if not (self.bce_weight or self.tversky_weight):
+            msg = ("bce_weight and tversky_weight are both 0, so the loss is 0 and nothing is "
+                   "learnt; give at least one a positive weight (the default is 1 and 1).")
+            raise ValueError(msg)
+        shares = {"tversky_alpha": self.tversky_alpha, "tversky_beta": self.tversky_beta}
+        bad = {key: value for key, value in shares.items()
+               if not (_is_number(value) and 0 <= value <= 1)}
+        if bad:
+            msg = (f"Training config values {bad} must be in [0, 1]: the weights of the false "
+                   f"positives (alpha) and false negatives (beta) in the Tversky loss.")
+            raise ValueError(msg)
+        if self.tversky_weight and not (self.tversky_alpha or self.tversky_beta):
+            msg = ("tversky_alpha and tversky_beta are both 0, so the Tversky loss is constant; "
+                   "give one a positive weight (0.5 and 0.5 is the Dice loss).")
+            raise ValueError(msg)
+        check_field_keywords(self.field)
+        try:
+            json.dumps(self.field)
+        except (TypeError, ValueError) as exc:
+            msg = (f"field must be JSON-serialisable, as the config is written with the "
+                   f"model (angles in arcsec, noise in uJy/beam, masses in solar masses, all "
+                   f"as plain numbers): {exc}.")
+            raise TypeError(msg) from None
 
     @classmethod
     def read(cls, path):
@@ -135,7 +254,15 @@ class TrainingConfig:
         A model card is accepted too: its recorded recipe is read, so that
         ``radiounet train CARD.json`` retrains the model the card describes.
         """
-        values = json.loads(Path(path).read_text())
+        try:
+            values = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as exc:
+            msg = f"{str(path)!r} is not a JSON training config: {exc}."
+            raise ValueError(msg) from None
+        if not isinstance(values, dict):
+            msg = (f"{str(path)!r} holds a JSON {type(values).__name__}, not a training "
+                   f"config (an object of settings).")
+            raise ValueError(msg)
         if "backbone" in values and "training" in values and "sha256" in values:
             values = values["training"].get("config")
             if values is None:

@@ -17,6 +17,7 @@ import numpy as np
 from ..evaluation.metrics import pixel_metrics
 from ..exceptions import OutputExistsError
 from ..models.pretrained import MODELS_DIR
+from ..utils.validation import PositiveInteger
 from .config import TrainingConfig, VALIDATION_SEED_OFFSET
 from .pairs import (MANIFEST, cached_set_path, make_training_pairs, read_training_set,
                     training_pairs)
@@ -128,6 +129,7 @@ def train(config, output_dir, *, parallel=False, progress_bar=True, cache_dir=No
 
     if not isinstance(config, TrainingConfig):
         config = TrainingConfig.read(config)
+    config.check()  # again: a config's settings can be changed after it was made
     output_dir = Path(output_dir)
     existing = [path for path in (output_dir / f"{config.name}{suffix}" for suffix in
                                   (".json", ".weights.h5", ".config.json", ".curves.png"))
@@ -282,6 +284,7 @@ def calibrate(weights, *, n_tiles=300, seed=4242, parallel=False, progress_bar=F
     from ..models.calibration import ProbabilityCalibration
     from ..models.card import load_model
 
+    n_tiles = PositiveInteger().validate(n_tiles, "n_tiles")
     model, card = load_model(weights=weights)
     shipped = MODELS_DIR.resolve()
     if card.path is not None and Path(card.path).resolve().is_relative_to(shipped):

@@ -343,3 +343,14 @@ def test_config_with_keywords_at_their_defaults():
 def test_config_of_the_wrong_type_is_refused():
     with pytest.raises(TypeError, match="sky=ClusterConfig.* must be a SkyConfig or None"):
         simulate_field((64, 64), seed=0, sky=ClusterConfig())
+
+
+@pytest.mark.parametrize("keywords, error, match", [
+    ({"shape": (100000, 100000)}, MemoryError, r"needs about .* GiB, more than .* allowed"),
+    ({"shape": (256, 256), "pixel_scale": 1e-6 * u.arcsec}, ValueError,
+     "wider than the 256 x 256 field itself"),
+    ({"shape": (256, 256), "beam": 100000 * u.arcsec}, ValueError, "wider than the"),
+])
+def test_sizes_nobody_meant_are_refused_up_front(keywords, error, match):
+    with pytest.raises(error, match=match):
+        simulate_field(seed=1, **keywords)

@@ -272,3 +272,25 @@ def test_match_beam_widens_point_source_to_model_beam():
     np.testing.assert_allclose(second_moments(image.values), target, rtol=0.02, atol=0.05)
     # Jy/beam: a point source keeps its peak value when the beam widens.
     assert image.values.max() == pytest.approx(peak_before, rel=0.02)
+
+
+def test_strip_wise_resampling_and_convolution_equal_whole_image_results():
+    from scipy.signal import fftconvolve
+
+    from astropy_radiounet.image import resampling
+
+    rng = np.random.default_rng(3)
+    model = rng.uniform(0, 1, (40, 30)).astype(np.float32)
+    whole = resampling.to_input_grid(model, 2.5, (100, 75), out=np.empty((100, 75), np.float32),
+                                     strip_rows=1000)
+    strips = resampling.to_input_grid(model, 2.5, (100, 75), out=np.empty((100, 75), np.float32),
+                                      strip_rows=7)
+    np.testing.assert_allclose(strips, whole, rtol=1e-6)
+    image = rng.normal(size=(500, 60))
+    kernel = np.outer(np.hanning(9), np.hanning(7))
+    old, resampling.STRIP_PIXELS = resampling.STRIP_PIXELS, 1000  # force many strips
+    try:
+        np.testing.assert_allclose(resampling.fftconvolve_strips(image, kernel),
+                                   fftconvolve(image, kernel, mode="same"), atol=1e-12)
+    finally:
+        resampling.STRIP_PIXELS = old

@@ -6,7 +6,7 @@ from astropy.nddata import CCDData, NDData
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
-from astropy_radiounet.image.read import parse_brightness_unit, read_image
+from astropy_radiounet.image import parse_brightness_unit, read_image
 
 from helpers import lotss_header
 

@@ -34,7 +34,7 @@ from photutils.geometry import circular_overlap_grid
 from ..exceptions import BlankDataWarning
 from ..image.beams import pixel_scale
 from .r500 import DEFAULT_APERTURE_FACTOR, _checked_r500, angular_radius
-from ..image.read import check_mask
+from ..image.plane import check_mask
 
 __all__ = ["DetectionRatio", "MIN_RADIUS_PIXELS", "EXACT_COUNT_PIXELS"]
 

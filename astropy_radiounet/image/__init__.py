@@ -10,11 +10,14 @@ Needs numpy, scipy, astropy and radio-beam only; nothing here knows about models
 from .beams import (beam_area_pixels, beam_from_header, beam_pixel_covariance, check_beam,
                     gaussian_kernel, matching_kernel_covariance, pixel_scale)
 from .noise import NoiseMap, robust_sigma
-from .read import ImagePlane, check_mask, parse_brightness_unit, read_image
+from .plane import ImagePlane, check_mask, check_wcs
+from .read import read_image
 from .resampling import (ResampledImage, match_beam, model_grid_shape, to_input_grid,
                          to_model_grid)
+from .units import parse_brightness_unit
 
-__all__ = ["ImagePlane", "read_image", "parse_brightness_unit", "check_mask", "beam_from_header",
+__all__ = ["ImagePlane", "read_image", "parse_brightness_unit", "check_mask", "check_wcs",
+           "beam_from_header",
            "check_beam", "beam_pixel_covariance", "beam_area_pixels", "gaussian_kernel",
            "matching_kernel_covariance", "pixel_scale", "NoiseMap", "robust_sigma",
            "ResampledImage", "match_beam", "model_grid_shape", "to_input_grid",

@@ -25,11 +25,15 @@ from scipy.signal import fftconvolve
 from .beams import gaussian_kernel, matching_kernel_covariance
 
 __all__ = ["ResampledImage", "to_model_grid", "match_beam", "to_input_grid",
-           "model_grid_shape"]
+           "model_grid_shape", "fftconvolve_strips"]
 
 #: Model pixels whose area is covered by less than this fraction of valid
 #: input pixels are blank.
 MIN_COVERAGE = 0.5
+
+#: Pixels read or convolved at a time: strips of rows are cut to about this many
+#: pixels, so that memory does not grow with the width of a mosaic.
+STRIP_PIXELS = 2**22
 #: Pixels brighter than this many times the median absolute value are
 #: convolved directly rather than by FFT, whose rounding errors (a fraction
 #: 1e-16 of the brightest value, at every pixel) would otherwise drown the
@@ -132,8 +136,10 @@ def to_model_grid(plane, factor, *, strip_rows=1024):
     out_shape = model_grid_shape(plane.shape, factor)
     w_rows = _weights(ny, out_shape[0], factor)
     w_cols = _weights(nx, out_shape[1], factor)
-    total = np.zeros(out_shape, dtype=np.float64)
-    coverage = np.zeros(out_shape, dtype=np.float64)
+    # float32 sums: each model pixel adds the few input pixels it covers.
+    total = np.zeros(out_shape, dtype=np.float32)
+    coverage = np.zeros(out_shape, dtype=np.float32)
+    strip_rows = max(1, min(strip_rows, STRIP_PIXELS // max(nx, 1)))
     for start in range(0, ny, strip_rows):
         rows = slice(start, min(start + strip_rows, ny))
         values, valid = plane.read(rows)
@@ -175,17 +181,65 @@ def match_beam(image, target_covariance, current_covariance, *, pixel_variance=0
         return deficit
     area_ratio = np.sqrt(np.linalg.det(target_covariance) / np.linalg.det(current))
     weight = image.valid.astype(np.float32)
-    smoothed = convolve_same(image.values, kernel)
-    norm = fftconvolve(weight, kernel, mode="same")
+    smoothed = convolve_same(image.values, kernel, dtype=np.float32)
+    norm = fftconvolve_strips(weight, kernel, dtype=np.float32)
+    del weight
     good = image.valid & (norm > 1e-3)
-    values = np.zeros_like(image.values)
+    values = np.zeros(image.values.shape, dtype=np.float32)
     values[good] = smoothed[good] / norm[good] * max(area_ratio, 1.0)
-    image.values = values.astype(np.float32)
+    image.values = values
     image.valid = good
     return deficit
 
 
-def convolve_same(values, kernel):
+def fftconvolve_strips(values, kernel, *, dtype=np.float64):
+    """
+    ``fftconvolve(values, kernel, mode='same')``, computed a strip of rows at a time.
+
+    Each strip is convolved with the rows of its neighbours that the kernel
+    reaches, so the result is that of one convolution of the whole image,
+    while the FFT buffers are those of a strip of about ``STRIP_PIXELS``
+    pixels instead of the whole image.
+
+    Parameters
+    ----------
+    values : `~numpy.ndarray`
+        2-D image.
+    kernel : `~numpy.ndarray`
+        Odd-sized 2-D kernel.
+    dtype : dtype, optional
+        Of the result (each strip is convolved in double precision).
+
+    Returns
+    -------
+    convolved : `~numpy.ndarray`
+        Array of the shape of ``values``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.signal import fftconvolve
+    >>> from astropy_radiounet.image.resampling import fftconvolve_strips
+    >>> image = np.random.default_rng(0).normal(size=(300, 40))
+    >>> kernel = np.ones((5, 7)) / 35
+    >>> np.allclose(fftconvolve_strips(image, kernel), fftconvolve(image, kernel, mode='same'))
+    True
+    """
+    ny, nx = values.shape
+    half = kernel.shape[0] // 2
+    rows = max(16, STRIP_PIXELS // max(nx + kernel.shape[1], 1))
+    if rows + 2 * half >= ny:
+        return fftconvolve(values, kernel, mode="same").astype(dtype, copy=False)
+    out = np.empty(values.shape, dtype=dtype)
+    for start in range(0, ny, rows):
+        stop = min(start + rows, ny)
+        lo, hi = max(start - half, 0), min(stop + half, ny)
+        block = fftconvolve(values[lo:hi], kernel, mode="same")
+        out[start:stop] = block[start - lo:start - lo + stop - start]
+    return out
+
+
+def convolve_same(values, kernel, *, dtype=np.float64):
     """
     ``fftconvolve(values, kernel, mode='same')``, exact for extreme values.
 
@@ -200,22 +254,24 @@ def convolve_same(values, kernel):
         2-D image (finite).
     kernel : `~numpy.ndarray`
         Odd-sized 2-D kernel.
+    dtype : dtype, optional
+        Of the result.
 
     Returns
     -------
     convolved : `~numpy.ndarray`
-        float64 array of the shape of ``values``.
+        Array of the shape of ``values``.
     """
     magnitude = np.abs(values)
     nonzero = magnitude[magnitude > 0]
     if nonzero.size == 0:
-        return np.zeros(values.shape)
+        return np.zeros(values.shape, dtype=dtype)
     extreme = magnitude > FFT_DYNAMIC_RANGE * np.median(nonzero)
     del magnitude, nonzero
     n_extreme = int(np.count_nonzero(extreme))
     if n_extreme == 0:
-        return fftconvolve(values, kernel, mode="same")
-    convolved = fftconvolve(np.where(extreme, 0.0, values), kernel, mode="same")
+        return fftconvolve_strips(values, kernel, dtype=dtype)
+    convolved = fftconvolve_strips(np.where(extreme, 0.0, values), kernel, dtype=dtype)
     if n_extreme > MAX_SCATTERED:
         convolved += ndimage.convolve(np.where(extreme, values, 0.0).astype(np.float64),
                                       kernel, mode="constant")
@@ -250,10 +306,16 @@ def to_input_grid(probability, factor, shape, *, out, strip_rows=1024):
     out : `~numpy.ndarray`
     """
     ny, nx = shape
-    w_rows = _linear_weights(probability.shape[0], ny, 1.0 / factor)
+    w_rows = _linear_weights(probability.shape[0], ny, 1.0 / factor).tocsc()
     w_cols = _linear_weights(probability.shape[1], nx, 1.0 / factor)
-    along_x = np.asarray((w_cols @ probability.T).T, dtype=np.float64)
+    strip_rows = max(1, min(strip_rows, STRIP_PIXELS // max(nx, 1)))
     for start in range(0, ny, strip_rows):
         rows = slice(start, min(start + strip_rows, ny))
-        out[rows] = w_rows[rows] @ along_x
+        weights = w_rows[rows]
+        used = np.flatnonzero(weights.getnnz(axis=0))  # the model rows this strip needs
+        first, last = used[0], used[-1] + 1
+        # Interpolate along x only the model rows of this strip, so that memory
+        # is that of a strip, not of the whole model grid at the input's width.
+        along_x = (w_cols @ np.asarray(probability[first:last], dtype=np.float64).T).T
+        out[rows] = weights[:, first:last] @ along_x
     return out

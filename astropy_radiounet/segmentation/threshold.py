@@ -9,7 +9,7 @@ import numpy as np
 from photutils.segmentation import detect_sources
 from photutils.utils import NoDetectionsWarning
 
-from ..image.read import check_mask
+from ..image.plane import check_mask
 from ..utils.validation import OneOf, PositiveInteger
 
 __all__ = ["threshold_map"]

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..image.beams import beam_from_header
-from ..image.read import ImagePlane
+from ..image.plane import ImagePlane
 from ..segmentation.model_input import on_model_grid, prepare_model_input
 from ..utils.files import atomic_write
 from ..utils.parallel import check_parallel, map_tasks

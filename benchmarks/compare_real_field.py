@@ -24,6 +24,7 @@ from astropy_radiounet.simulation.realism import measure_realism
 ROWS = [("mad_std", "noise mad_std (uJy/beam)", 1e6), ("skewness", "skewness (|z|<5)", 1),
         ("kurtosis", "excess kurtosis (|z|<5)", 1), ("frac_above_5", "fraction > +5 sigma", 1),
         ("frac_below_5", "fraction < -5 sigma", 1), ("acf_fwhm", "noise ACF FWHM (arcsec)", 1),
+        ("anisotropy", "noise anisotropy (max/min)", 1),
         ("islands_per_deg2", "5-sigma islands per deg^2", 1),
         ("flux_p10", "island flux p10 (mJy)", 1), ("flux_p50", "island flux p50 (mJy)", 1),
         ("flux_p90", "island flux p90 (mJy)", 1),

@@ -14,6 +14,20 @@ from astropy_radiounet.simulation import simulate_field
 NO_DIFFUSE = {"halo": 0.0, "relic": 0.0, "mini_halo": 0.0, "bridge": 0.0, "filament": 0.0}
 
 
+def simulate_v02_field(shape, **keywords):
+    """
+    A field of the sky the shipped v0.2 model was trained on: isotropic noise
+    and ring-like artefacts.
+
+    The simulation's defaults are now LoTSS-like (striped noise, spokes around
+    bright sources; issue 13).  v0.2 has not seen them and marks some of them
+    (2.5 per cent of a noise-and-compact-source field at seed 5), which the
+    next model is to be trained on; these tests pin what v0.2 does on its own
+    training distribution.
+    """
+    return simulate_field(shape, noise_anisotropy=1.0, artefact_style="rings", **keywords)
+
+
 @pytest.fixture(scope="module")
 def segmenter():
     return RadioUNetSegmenter()
@@ -34,10 +48,10 @@ def test_shipped_model_card_and_size(segmenter):
 
 @pytest.mark.parametrize("seed", [11, 21])
 def test_finds_an_injected_halo(segmenter, seed):
-    field = simulate_field((768, 768), seed=seed, cluster_at_center=True,
-                           diffuse_probability=1.0,
-                           diffuse_rates={**NO_DIFFUSE, "halo": 1.0}, redshift=0.15,
-                           mass_range=[1.0e15, 1.5e15] * u.Msun, radio_galaxy_density=0)
+    field = simulate_v02_field((768, 768), seed=seed, cluster_at_center=True,
+                               diffuse_probability=1.0,
+                               diffuse_rates={**NO_DIFFUSE, "halo": 1.0}, redshift=0.15,
+                               mass_range=[1.0e15, 1.5e15] * u.Msun, radio_galaxy_density=0)
     probability = probability_of(segmenter, field)
     truth = field.mask & (field.labels == 1)
     assert truth.any()
@@ -53,10 +67,10 @@ def test_finds_an_injected_halo(segmenter, seed):
 def test_finds_an_injected_bright_relic(segmenter):
     """A large peripheral relic (the model misses many small, faint ones:
     relic pixel recall 0.50 in docs/training.rst)."""
-    field = simulate_field((768, 768), seed=41, cluster_at_center=True,
-                           diffuse_probability=1.0,
-                           diffuse_rates={**NO_DIFFUSE, "relic": 1.0}, redshift=0.15,
-                           mass_range=[1.0e15, 1.5e15] * u.Msun, radio_galaxy_density=0)
+    field = simulate_v02_field((768, 768), seed=41, cluster_at_center=True,
+                               diffuse_probability=1.0,
+                               diffuse_rates={**NO_DIFFUSE, "relic": 1.0}, redshift=0.15,
+                               mass_range=[1.0e15, 1.5e15] * u.Msun, radio_galaxy_density=0)
     bright = (field.labels == 2) & (field.diffuse_sky > 2 * field.rms)
     assert bright.sum() > 5000
     probability = probability_of(segmenter, field)
@@ -65,9 +79,9 @@ def test_finds_an_injected_bright_relic(segmenter):
 
 
 def test_compact_sources_and_noise_are_not_diffuse(segmenter):
-    field = simulate_field((768, 768), seed=5, diffuse_probability=0.0,
-                           diffuse_rates=NO_DIFFUSE, radio_galaxy_density=0,
-                           overdensities=False)
+    field = simulate_v02_field((768, 768), seed=5, diffuse_probability=0.0,
+                               diffuse_rates=NO_DIFFUSE, radio_galaxy_density=0,
+                               overdensities=False)
     probability = probability_of(segmenter, field)
     assert np.nanmean(probability > segmenter.threshold) < 0.01
     with warnings.catch_warnings():
@@ -86,9 +100,9 @@ def test_radio_galaxies_are_mostly_not_diffuse(segmenter, seed):
     """
     from astropy_radiounet.evaluation.simulated import _cluster_field_maps
 
-    field = simulate_field((768, 768), seed=seed, diffuse_probability=0.0,
-                           diffuse_rates=NO_DIFFUSE, radio_galaxy_density=150,
-                           overdensities=False)
+    field = simulate_v02_field((768, 768), seed=seed, diffuse_probability=0.0,
+                               diffuse_rates=NO_DIFFUSE, radio_galaxy_density=150,
+                               overdensities=False)
     assert np.isin(field.sources["kind"], ["FRI", "FRII", "head-tail", "WAT"]).sum() >= 10
     maps = _cluster_field_maps(field, segmenter, None, mask_snr=0.5, detection_snr=3.0)
     confuser = maps["confuser"]

@@ -178,11 +178,13 @@ def _plain(table):
 
 
 def _spawn(seed):
+    # The streams of the stages; a new stage gets a new child at the end, so the
+    # streams of the others (and their fields, bit for bit) stay as they were.
     if isinstance(seed, np.random.Generator):
-        return seed.spawn(8)
+        return seed.spawn(9)
     as_rng(seed)  # validates
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    return [np.random.default_rng(s) for s in ss.spawn(8)]
+    return [np.random.default_rng(s) for s in ss.spawn(9)]
 
 
 def _default_p_diffuse(m500):
@@ -197,7 +199,8 @@ _STAGE_KEYWORDS = {
                  "diffuse_probability", "diffuse_rates", "cluster_at_center", "diffuse_scale",
                  "mask_level"),
     "instrument": ("pixel_scale", "beam", "noise", "frequency", "noise_correlation",
-                   "noise_variation", "artefacts", "blank_edges"),
+                   "noise_variation", "noise_anisotropy", "artefacts", "artefact_style",
+                   "blank_edges"),
 }
 
 
@@ -209,7 +212,8 @@ def simulate_field(shape=(512, 512), *, seed=None, pixel_scale=1.5 * u.arcsec,
                    source_counts="lotss", flux_range=(20e-6, 10.0) * u.Jy,
                    radio_galaxy_density=20.0, artefacts=True, noise_variation=0.1,
                    noise_correlation=None, blank_edges=False, mask_level=1e-3,
-                   diffuse_scale=1.0, instrument=None, sky=None, clusters=None):
+                   diffuse_scale=1.0, noise_anisotropy=4.2, artefact_style="spokes",
+                   instrument=None, sky=None, clusters=None):
     """
     Simulate one LoTSS-like survey field with its truth.
 
@@ -246,10 +250,15 @@ diffuse_rates, cluster_at_center
         (True: 0.15).
     mask_level, diffuse_scale
         Truth-mask level and diffuse brightness factor; see `ClusterConfig`.
+    noise_anisotropy, artefact_style
+        How striped the noise is (LoTSS-DR1: 4.2; 1 for isotropic) and the
+        artefacts around bright sources (``'spokes'``, as LoTSS; ``'rings'``
+        as in package versions before 0.3); see `InstrumentConfig`.
     instrument : `InstrumentConfig`, optional
         The instrument's settings, instead of the keywords ``pixel_scale``,
         ``beam``, ``noise``, ``frequency``, ``noise_correlation``,
-        ``noise_variation``, ``artefacts`` and ``blank_edges``.
+        ``noise_variation``, ``noise_anisotropy``, ``artefacts``,
+        ``artefact_style`` and ``blank_edges``.
     sky : `SkyConfig`, optional
         The sky's settings, instead of ``center``, ``source_counts``,
         ``flux_range``, ``radio_galaxy_density`` and ``overdensities``.
@@ -306,13 +315,15 @@ diffuse_rates, cluster_at_center
         diffuse_rates=diffuse_rates, cluster_at_center=cluster_at_center,
         diffuse_scale=diffuse_scale, mask_level=mask_level, pixel_scale=pixel_scale,
         beam=beam, noise=noise, frequency=frequency, noise_correlation=noise_correlation,
-        noise_variation=noise_variation, artefacts=artefacts, blank_edges=blank_edges)
+        noise_variation=noise_variation, noise_anisotropy=noise_anisotropy,
+        artefacts=artefacts, artefact_style=artefact_style, blank_edges=blank_edges)
     sky = _stage_config("sky", sky, SkyConfig, keywords)
     clusters = _stage_config("clusters", clusters, ClusterConfig, keywords)
     instrument = _stage_config(
         "instrument", instrument, InstrumentConfig, keywords,
         build=partial(InstrumentConfig.from_arguments, declination=round(sky.center[1], 1)))
-    rng_web, rng_diff, rng_cmp, rng_rg, rng_noise, rng_art, rng_blank, rng_z = _spawn(seed)
+    (rng_web, rng_diff, rng_cmp, rng_rg, rng_noise, rng_art, rng_blank, rng_z,
+     rng_stripes) = _spawn(seed)
 
     grid = _padded_grid(shape, instrument)
     structure = _place_clusters(rng_web, rng_z, grid, clusters)
@@ -320,7 +331,7 @@ diffuse_rates, cluster_at_center
                   _diffuse_sources(rng_diff, grid, structure, clusters))
     _add_compact_sources(rng_cmp, canvas, grid, sky, instrument, structure.clusters)
     _add_radio_galaxies(rng_rg, canvas, grid, sky, instrument, structure.clusters)
-    observed = _observe(rng_noise, rng_art, rng_blank, grid, instrument, canvas)
+    observed = _observe((rng_noise, rng_stripes), rng_art, rng_blank, grid, instrument, canvas)
     return _assemble(grid, structure, canvas, observed, sky, clusters, instrument,
                      seed=None if isinstance(seed, np.random.Generator) else seed)
 
@@ -787,8 +798,10 @@ def _observe(rng_noise, rng_art, rng_blank, grid, instrument, canvas):
 
     Parameters
     ----------
-    rng_noise, rng_art, rng_blank : `numpy.random.Generator`
-        The streams of the noise, the artefacts and the blanking.
+    rng_noise : tuple of `numpy.random.Generator`
+        The streams of the noise and of its stripes' direction.
+    rng_art, rng_blank : `numpy.random.Generator`
+        The streams of the artefacts and the blanking.
     grid : `_Grid`
     instrument : `InstrumentConfig`
     canvas : `_Sky`
@@ -829,10 +842,16 @@ def _convolve(grid, kern, canvas):
     return grid.crop(sky_full), diffuse_sky, class_skies
 
 
-def _noise(rng, grid, kern, instrument):
-    """The local rms and the noise: beam-correlated, with a smooth rms variation."""
+def _noise(rngs, grid, kern, instrument):
+    """
+    The local rms and the noise: beam-correlated, striped as LoTSS residual
+    noise is (``noise_anisotropy``), with a smooth rms variation.
+    """
+    rng, rng_stripes = rngs
     rms = instrument.noise * rms_variation(rng, grid.shape, instrument.noise_variation)
-    noise = grid.crop(correlated_noise(rng, kern)) * rms
+    direction = rng_stripes.uniform(0, np.pi)
+    noise = grid.crop(correlated_noise(rng, kern, anisotropy=instrument.noise_anisotropy,
+                                       direction=direction)) * rms
     return rms, noise
 
 
@@ -846,6 +865,10 @@ def _artefacts(rng, grid, kern, instrument, bright):
         return np.zeros(grid.shape)
     lo, hi = instrument.residual_fraction
     frac = 10 ** rng.uniform(np.log10(max(lo, 1e-6)), np.log10(max(hi, 1e-6)), as_.size)
+    # The brightest sources are the best calibrated and subtracted: artefacts
+    # grow no more beyond artefact_saturation.
+    if instrument.artefact_style == "spokes" and instrument.artefact_saturation is not None:
+        as_ = as_ / (1.0 + as_ / instrument.artefact_saturation)
     resid = np.zeros(grid.full)
     splat_points(resid, ay, ax, as_ * frac)
     art_ft = fft.rfft2(resid) * kern.residual

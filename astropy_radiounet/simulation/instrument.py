@@ -83,12 +83,34 @@ class InstrumentConfig:
         FWHM (arcsec) of the noise autocorrelation function.
     noise_variation : float
         Fractional amplitude of the smooth rms variation across the field.
+    noise_anisotropy : float
+        How striped the residual noise is: its power in the strongest
+        direction over the weakest, as `~astropy_radiounet.simulation.realism.noise_anisotropy`
+        measures it (LoTSS-DR1: 4.2, from direction-dependent calibration
+        residuals; 1 for isotropic noise).  The stripes run in a random
+        direction of each field.
     artefacts : bool
         Add deconvolution residuals and calibration-error patterns around bright sources.
     residual_fraction : tuple of float
         Range of the fraction of a bright source's flux left uncleaned (log-uniform).
     calibration_error : float
-        Typical residual station phase error (deg) of direction-dependent calibration.
+        Typical residual phase error (deg) of direction-dependent calibration.
+        It leaves radial spokes around bright sources, as LoTSS images show,
+        whose rms relative to the source is the square of the error in
+        radians (2 deg: 0.12 per cent) where they are brightest.
+    artefact_saturation : float or None
+        Flux density (Jy) above which artefacts grow no more with the source:
+        they scale with ``S / (1 + S / artefact_saturation)``, as the
+        brightest sources are the best calibrated and subtracted; `None`:
+        they grow with the source.  Spokes only.
+    artefact_style : {'spokes', 'rings'}
+        ``'spokes'``: radial spokes, as LoTSS shows them; ``'rings'``: the
+        phase-error patterns of the array's dirty beam (concentric rings),
+        the artefacts of package versions before 0.3, which the v0.2 model
+        was trained on (with ``calibration_error=3`` and
+        ``noise_anisotropy=1``: ``simulate_field(noise_anisotropy=1,
+        artefact_style='rings')`` gives the fields of those versions, bit for
+        bit).
     artefact_snr : float
         Sources with a peak above ``artefact_snr * noise`` get artefacts.
     artefact_scale : float
@@ -118,11 +140,14 @@ class InstrumentConfig:
     frequency: float = 144e6
     noise_correlation: float = 6.0
     noise_variation: float = 0.1
+    noise_anisotropy: float = 4.2
     artefacts: bool = True
     residual_fraction: tuple = (0.003, 0.03)
-    calibration_error: float = 3.0
+    calibration_error: float = 2.0
     artefact_snr: float = 30.0
     artefact_scale: float = 90.0
+    artefact_saturation: float | None = 0.1
+    artefact_style: str = "spokes"
     declination: float = 55.0
     synthesis_hours: float = 8.0
     blank_edges: float = 0.0
@@ -148,12 +173,23 @@ class InstrumentConfig:
         number("frequency", u.Hz)
         number("noise_correlation", u.arcsec)
         number("noise_variation", u.dimensionless_unscaled, allow_zero=True)
+        number("noise_anisotropy", u.dimensionless_unscaled)
+        if self.noise_anisotropy < 1:
+            msg = (f"noise_anisotropy={self.noise_anisotropy!r} is a ratio of the noise power "
+                   f"in the strongest direction to the weakest, so at least 1 (1: isotropic; "
+                   f"LoTSS-DR1: 4.2)")
+            raise ValueError(msg)
         put("artefacts", bool(self.artefacts))
         put("residual_fraction", check_range("residual_fraction", self.residual_fraction,
                                              low=0.0, high=1.0))
         number("calibration_error", u.deg, allow_zero=True)
         number("artefact_snr", u.dimensionless_unscaled)
         number("artefact_scale", u.arcsec)
+        if self.artefact_saturation is not None:
+            number("artefact_saturation", u.Jy)
+        if self.artefact_style not in ("spokes", "rings"):
+            msg = f"artefact_style={self.artefact_style!r} must be 'spokes' or 'rings'"
+            raise ValueError(msg)
         number("declination", u.deg, positive=False)
         if not -90 < self.declination < 90:
             msg = f"declination={self.declination!r} must lie strictly between -90 and 90 deg"
@@ -164,23 +200,31 @@ class InstrumentConfig:
     @classmethod
     def from_arguments(cls, *, pixel_scale=1.5 * u.arcsec, beam=6 * u.arcsec,
                        noise=70 * u.uJy / u.beam, frequency=144 * u.MHz,
-                       noise_correlation=None, noise_variation=0.1, artefacts=True,
-                       residual_fraction=(0.003, 0.03), calibration_error=3 * u.deg,
-                       artefact_snr=30.0, artefact_scale=90 * u.arcsec, declination=55 * u.deg,
+                       noise_correlation=None, noise_variation=0.1, noise_anisotropy=4.2,
+                       artefacts=True,
+                       residual_fraction=(0.003, 0.03), calibration_error=None,
+                       artefact_snr=30.0, artefact_scale=90 * u.arcsec,
+                       artefact_saturation=0.1 * u.Jy, artefact_style="spokes",
+                       declination=55 * u.deg,
                        synthesis_hours=8.0, blank_edges=False):
         """
         Build a configuration from user arguments (Quantities or bare numbers).
 
         As the constructor, but with the defaults as Quantities and
-        ``noise_correlation=None`` meaning the beam major axis.
+        ``noise_correlation=None`` meaning the beam major axis and
+        ``calibration_error=None`` 2 deg for spokes, 3 deg for rings.
         """
         bm = parse_beam(beam)
         corr = bm[0] if noise_correlation is None else noise_correlation
+        if calibration_error is None:  # the rings of earlier versions had 3 deg
+            calibration_error = (3.0 if artefact_style == "rings" else 2.0) * u.deg
         return cls(pixel_scale=pixel_scale, beam=bm, noise=noise, frequency=frequency,
                    noise_correlation=corr, noise_variation=noise_variation,
+                   noise_anisotropy=noise_anisotropy,
                    artefacts=artefacts, residual_fraction=residual_fraction,
                    calibration_error=calibration_error, artefact_snr=artefact_snr,
-                   artefact_scale=artefact_scale, declination=declination,
+                   artefact_scale=artefact_scale, artefact_saturation=artefact_saturation,
+                   artefact_style=artefact_style, declination=declination,
                    synthesis_hours=synthesis_hours, blank_edges=blank_edges)
 
     @property
@@ -419,16 +463,22 @@ def instrument_kernels(config, shape):
     nft = nft / np.sqrt(np.sum(kern**2))
     if config.artefacts:
         n_pat = 4 if config.calibration_error > 0 else 0
+        rings = config.artefact_style == "rings"
         dirty, patterns = _psf_set(shape, pix, config.beam, config.declination,
                                    config.synthesis_hours, config.frequency,
-                                   config.calibration_error, n_pat)
+                                   config.calibration_error if rings else 0.0,
+                                   n_pat if rings else 0)
         resid = fft.rfft2(dirty) - beam_ft
-        # direction-dependent calibration leaves errors mostly near the source
-        dy = np.minimum(np.arange(shape[0]), shape[0] - np.arange(shape[0]))[:, None]
-        dx = np.minimum(np.arange(shape[1]), shape[1] - np.arange(shape[1]))[None, :]
-        r = np.hypot(dy, dx) * pix / config.artefact_scale
-        envelope = 1.0 / (1.0 + r**2)
-        errors = tuple(fft.rfft2(p * envelope) for p in patterns)
+        if rings:
+            # direction-dependent calibration leaves errors mostly near the source
+            dy = np.minimum(np.arange(shape[0]), shape[0] - np.arange(shape[0]))[:, None]
+            dx = np.minimum(np.arange(shape[1]), shape[1] - np.arange(shape[1]))[None, :]
+            r = np.hypot(dy, dx) * pix / config.artefact_scale
+            patterns = tuple(p / (1.0 + r**2) for p in patterns)
+        else:
+            patterns = spoke_patterns(shape, pix, config.beam[0], config.artefact_scale,
+                                      np.deg2rad(config.calibration_error) ** 2, n_pat)
+        errors = tuple(fft.rfft2(p) for p in patterns)
     else:
         resid = np.zeros_like(beam_ft)
         errors = ()
@@ -437,10 +487,103 @@ def instrument_kernels(config, shape):
     return InstrumentKernels(shape, beam_ft, nft, resid, errors)
 
 
-def correlated_noise(rng, kernels):
-    """Unit-rms noise whose autocorrelation has the configured FWHM."""
+#: Angular width (standard deviation, radians) of the stripes' power in the
+#: Fourier plane, and the mean of that profile over a 15-degree direction bin,
+#: which turns a target anisotropy into the stripes' amplitude.
+STRIPE_WIDTH = np.deg2rad(4.0)
+_STRIPE_BIN_MEAN = 0.45
+
+
+def spoke_patterns(shape, pixel_scale, beam, scale, amplitude, n_patterns):
+    """
+    Radial spokes around a unit point source: direction-dependent calibration
+    errors as LoTSS images show them around bright sources.
+
+    Each pattern is a random angular modulation (harmonics 3 to 60 with a
+    falling spectrum) of a radial envelope ``1 / (1 + (r / scale)^2)`` that
+    vanishes within about two beams of the source (where the source itself
+    is), centred on pixel (0, 0) of a periodic grid, with rms ``amplitude``
+    at its brightest radius.  Fixed (seeded) like the array layout, so that
+    they are the same for every field.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The (padded) grid.
+    pixel_scale, beam, scale : float
+        Pixel size, beam FWHM and envelope radius, in arcsec.
+    amplitude : float
+        Relative amplitude (the phase error in radians).
+    n_patterns : int
+        How many patterns.
+
+    Returns
+    -------
+    patterns : tuple of `~numpy.ndarray`
+    """
+    rng = np.random.default_rng(_LAYOUT_SEED + 2)
+    dy = np.minimum(np.arange(shape[0]), shape[0] - np.arange(shape[0]))[:, None]
+    dy = np.where(np.arange(shape[0])[:, None] > shape[0] // 2, -dy, dy)
+    dx = np.minimum(np.arange(shape[1]), shape[1] - np.arange(shape[1]))[None, :]
+    dx = np.where(np.arange(shape[1])[None, :] > shape[1] // 2, -dx, dx)
+    r = np.hypot(dy, dx) * pixel_scale
+    theta = np.arctan2(dy, dx)
+    # Zero on the source, brightest a few beams out, fading beyond ``scale`` and
+    # gone well before the edge of the grid (which is periodic).
+    radial = ((1.0 - np.exp(-0.5 * (r / (2.0 * beam)) ** 2)) / (1.0 + (r / scale) ** 2)
+              * np.exp(-0.5 * (r / (3.0 * scale)) ** 2))
+    radial /= radial.max()
+    harmonics = np.arange(3, 61)
+    patterns = []
+    for _ in range(n_patterns):
+        weights = rng.normal(size=harmonics.size) / np.sqrt(harmonics)
+        phases = rng.uniform(0, 2 * np.pi, harmonics.size)
+        angular = sum(w * np.cos(m * theta + ph)
+                      for w, m, ph in zip(weights, harmonics, phases))
+        angular /= np.sqrt(0.5 * np.sum(weights**2))
+        patterns.append(amplitude * angular * radial)
+    return tuple(patterns)
+
+
+def correlated_noise(rng, kernels, *, anisotropy=1.0, direction=0.0):
+    """
+    Unit-rms noise whose autocorrelation has the configured FWHM.
+
+    Parameters
+    ----------
+    rng : `numpy.random.Generator`
+        The noise's random stream.
+    kernels : `InstrumentKernels`
+        The configuration's Fourier kernels.
+    anisotropy : float, optional
+        Power in the strongest direction over the weakest (1: isotropic):
+        the power within a few degrees of ``direction`` in the Fourier plane
+        is raised, which makes stripes across it in the image.
+    direction : float, optional
+        Direction (radians, in the Fourier plane) of the stripes' power.
+
+    Returns
+    -------
+    noise : `~numpy.ndarray`
+        Of ``kernels.shape``, variance 1.
+    """
     white = rng.standard_normal(kernels.shape)
-    return fft.irfft2(fft.rfft2(white) * kernels.noise, s=kernels.shape)
+    spectrum = fft.rfft2(white) * kernels.noise
+    if anisotropy > 1:
+        ky = fft.fftfreq(kernels.shape[0])[:, None]
+        kx = fft.rfftfreq(kernels.shape[1])[None, :]
+        offset = np.mod(np.arctan2(ky, kx) - direction + np.pi / 2, np.pi) - np.pi / 2
+        weight = 1.0 + (anisotropy - 1.0) / _STRIPE_BIN_MEAN * np.exp(
+            -0.5 * (offset / STRIPE_WIDTH) ** 2)
+        # Keep the variance: the power of the filter, counted as the full plane counts it.
+        power = np.abs(kernels.noise) ** 2
+        count = np.full(kx.shape, 2.0)
+        count[:, 0] = 1.0
+        if kernels.shape[1] % 2 == 0:
+            count[:, -1] = 1.0
+        norm = np.sqrt(np.sum(power * weight * count) / np.sum(power * count))
+        spectrum *= np.sqrt(weight) / norm
+    return fft.irfft2(spectrum, s=kernels.shape)
 
 
 def rms_variation(rng, shape, amplitude):

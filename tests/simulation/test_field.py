@@ -354,3 +354,39 @@ def test_config_of_the_wrong_type_is_refused():
 def test_sizes_nobody_meant_are_refused_up_front(keywords, error, match):
     with pytest.raises(error, match=match):
         simulate_field(seed=1, **keywords)
+
+
+def test_noise_is_striped_as_lotss_and_isotropic_on_request():
+    from astropy_radiounet.simulation.realism import noise_anisotropy
+
+    def anisotropy(value):
+        config = InstrumentConfig(noise_anisotropy=value, artefacts=False)
+        return [noise_anisotropy(simulate_field((384, 384), seed=s, n_clusters=0,
+                                                radio_galaxy_density=0,
+                                                instrument=config).noise)
+                for s in range(4)]
+
+    assert 3.0 < np.median(anisotropy(4.2)) < 6.0  # LoTSS-DR1: 4.2
+    assert np.median(anisotropy(1.0)) < 1.4
+    with pytest.raises(ValueError, match="noise_anisotropy=0.5 is a ratio"):
+        InstrumentConfig(noise_anisotropy=0.5)
+
+
+def test_striped_noise_keeps_its_rms():
+    field = simulate_field((384, 384), seed=2, n_clusters=0, radio_galaxy_density=0,
+                           artefacts=False, noise_variation=0)
+    assert mad_std(field.noise) == pytest.approx(70e-6, rel=0.05)
+
+
+def test_bright_source_artefacts_are_spokes_bounded_by_saturation():
+    from astropy_radiounet.simulation.instrument import spoke_patterns
+
+    pattern = spoke_patterns((256, 256), 1.5, 6.0, 90.0, 1e-3, 1)[0]
+    assert pattern[0, 0] == 0  # nothing on the source itself
+    # Spokes: along a circle the sign changes many times, along a ray it does not.
+    angles = np.linspace(0, 2 * np.pi, 720, endpoint=False)
+    ring = pattern[np.round(40 * np.sin(angles)).astype(int) % 256,
+                   np.round(40 * np.cos(angles)).astype(int) % 256]
+    ray = pattern[0, 10:60]
+    assert np.count_nonzero(np.diff(np.sign(ring))) > 20
+    assert np.count_nonzero(np.diff(np.sign(ray))) <= 2

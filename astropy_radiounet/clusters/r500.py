@@ -19,7 +19,7 @@ import numpy as np
 
 from ..exceptions import CatalogWarning
 
-__all__ = ["r500_from_m500", "angular_radius", "DEFAULT_APERTURE_FACTOR",
+__all__ = ["r500_from_m500", "angular_radius", "resolve_cosmology", "DEFAULT_APERTURE_FACTOR",
            "PLAUSIBLE_M500"]
 
 #: Aperture radius in units of R500 used for the detection ratio (Stuardi et al. 2024).
@@ -30,7 +30,16 @@ DEFAULT_APERTURE_FACTOR = 2.2
 PLAUSIBLE_M500 = (1e12, 1e16) * u.Msun
 
 
-def _cosmology(cosmology):
+def resolve_cosmology(cosmology=None):
+    """
+    The cosmology of every distance in the package: ``cosmology``, or Planck18.
+
+    Examples
+    --------
+    >>> from astropy_radiounet.clusters.r500 import resolve_cosmology
+    >>> resolve_cosmology().name
+    'Planck18'
+    """
     if cosmology is None:
         from astropy.cosmology import Planck18
 
@@ -157,7 +166,7 @@ def _r500(m500, redshift, cosmology):
     """R500 in kpc of checked masses and redshifts (empty in, empty out)."""
     if np.size(m500) == 0 or np.size(redshift) == 0:
         return np.zeros(np.broadcast_shapes(np.shape(m500), np.shape(redshift))) * u.kpc
-    rho_c = _cosmology(cosmology).critical_density(redshift)
+    rho_c = resolve_cosmology(cosmology).critical_density(redshift)
     return np.cbrt(3 * m500 / (4 * np.pi * 500 * rho_c)).to(u.kpc)
 
 
@@ -194,5 +203,5 @@ def angular_radius(radius, redshift, *, cosmology=None):
     _same_length("radius", radius, "redshift", redshift)
     if np.size(radius) == 0 or np.size(redshift) == 0:
         return np.zeros(np.broadcast_shapes(np.shape(radius), np.shape(redshift))) * u.arcmin
-    distance = _cosmology(cosmology).angular_diameter_distance(redshift)
+    distance = resolve_cosmology(cosmology).angular_diameter_distance(redshift)
     return (radius / distance * u.rad).to(u.arcmin)

@@ -19,7 +19,8 @@ import numpy as np
 
 from ..exceptions import CatalogWarning
 
-__all__ = ["r500_from_m500", "angular_radius", "resolve_cosmology", "DEFAULT_APERTURE_FACTOR",
+__all__ = ["r500_from_m500", "angular_radius", "resolve_cosmology", "parse_redshift",
+           "DEFAULT_APERTURE_FACTOR",
            "PLAUSIBLE_M500"]
 
 #: Aperture radius in units of R500 used for the detection ratio (Stuardi et al. 2024).
@@ -47,13 +48,29 @@ def resolve_cosmology(cosmology=None):
     return cosmology
 
 
-def _redshift(redshift):
+def parse_redshift(redshift):
+    """
+    Redshifts as a float array, and where they are usable (finite and positive).
+
+    Examples
+    --------
+    >>> from astropy_radiounet.clusters.r500 import parse_redshift
+    >>> parse_redshift([0.1, -1.0])[1].tolist()
+    [True, False]
+    """
     try:
         redshift = np.asarray(redshift, dtype=float)
     except (TypeError, ValueError):
         msg = f"redshift must be a number or an array of numbers; got {redshift!r}."
         raise TypeError(msg) from None
-    if np.any(~np.isfinite(redshift)) or np.any(redshift <= 0):
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(redshift) & (redshift > 0)
+    return redshift, usable
+
+
+def _redshift(redshift):
+    redshift, usable = parse_redshift(redshift)
+    if not np.all(usable):
         msg = (f"redshift must be finite and positive for every cluster; got "
                f"{redshift[~(np.isfinite(redshift) & (redshift > 0))][:5]}.  Clusters without "
                f"a redshift have no R500 angle: leave them out or give their radius directly.")

@@ -18,7 +18,7 @@ from astropy.table import QTable
 from scipy.ndimage import find_objects
 from scipy.spatial import ConvexHull
 
-from ..clusters.r500 import resolve_cosmology
+from ..clusters.r500 import parse_redshift, resolve_cosmology
 from ..image.beams import beam_area_pixels, pixel_scale
 from ..image.noise import NoiseMap, robust_sigma
 from ..image.plane import check_wcs
@@ -31,21 +31,9 @@ __all__ = ["radio_power", "largest_angular_size", "linear_size", "segment_flux",
 SKY_BRIGHTNESS_UNIT = u.uJy / u.arcsec**2
 
 
-def _redshift(redshift):
-    """Redshifts as a float array, and where they are usable (finite and positive)."""
-    try:
-        redshift = np.asarray(redshift, dtype=float)
-    except (TypeError, ValueError):
-        msg = f"redshift must be a number or an array of numbers; got {redshift!r}."
-        raise TypeError(msg) from None
-    with np.errstate(invalid="ignore"):
-        usable = np.isfinite(redshift) & (redshift > 0)
-    return redshift, usable
-
-
 def _at_usable(function, redshift, shape, unit):
     """``function`` of the usable redshifts (broadcast to ``shape``), NaN elsewhere."""
-    redshift, usable = _redshift(redshift)
+    redshift, usable = parse_redshift(redshift)
     redshift = np.broadcast_to(redshift, shape)
     usable = np.broadcast_to(usable, shape)
     out = np.full(shape, np.nan) * unit
@@ -425,7 +413,7 @@ input of `~astropy_radiounet.image.read_image`
 def _segment_redshifts(redshift, n):
     if redshift is None:
         return np.full(n, np.nan)
-    redshift, _ = _redshift(redshift)
+    redshift, _ = parse_redshift(redshift)
     if redshift.ndim == 0:
         return np.full(n, float(redshift))
     if redshift.shape != (n,):
@@ -528,7 +516,7 @@ input of `~astropy_radiounet.image.read_image`
 
     n = len(labels)
     redshifts = _segment_redshifts(redshift, n)
-    _, usable = _redshift(redshifts)
+    _, usable = parse_redshift(redshifts)
     table = QTable()
     table["label"] = np.array(labels, dtype=int)
     table["flux"] = u.Quantity([r.flux for r, _ in rows], u.Jy)

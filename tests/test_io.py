@@ -171,3 +171,13 @@ def test_image_plane_from_array_cutout_and_replace():
         plane.replace(wcs=None).cutout(SkyCoord(205 * u.deg, 55 * u.deg), 4)
     with pytest.warns(InputReplacedWarning, match="beam keyword replaces it"):
         read_image(plane, beam=Beam(12 * u.arcsec))
+
+
+def test_cutout_of_an_integer_image_is_float_and_blank_off_the_image():
+    from astropy_radiounet.image import ImagePlane
+
+    data = np.arange(100, dtype=np.int16).reshape(10, 10)
+    part = ImagePlane.from_array(data).cutout((1, 1), 4)
+    assert part.data.dtype == np.float32
+    assert np.isnan(part.data[0]).all() and np.isnan(part.data[:, 0]).all()
+    np.testing.assert_array_equal(part.data[1:, 1:], data[:3, :3])

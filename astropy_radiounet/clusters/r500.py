@@ -72,7 +72,7 @@ def _redshift(redshift):
     redshift, usable = parse_redshift(redshift)
     if not np.all(usable):
         msg = (f"redshift must be finite and positive for every cluster; got "
-               f"{redshift[~(np.isfinite(redshift) & (redshift > 0))][:5]}.  Clusters without "
+               f"{redshift[~usable][:5]}.  Clusters without "
                f"a redshift have no R500 angle: leave them out or give their radius directly.")
         raise ValueError(msg)
     return redshift

@@ -210,19 +210,24 @@ class ImagePlane:
             msg = ("A cutout at a sky position needs the plane's WCS, and this plane has "
                    "none; give the position in pixels, (x, y).")
             raise ValueError(msg)
-        data = self.data
-        if not np.issubdtype(data.dtype, np.floating):
-            data = np.asarray(data, dtype=np.float32)
         if mode not in ("partial", "trim"):
             msg = f"mode must be 'partial' or 'trim'; got {mode!r}."
             raise ValueError(msg)
-        cut = Cutout2D(data, position, size, wcs=self.wcs, mode=mode, fill_value=np.nan,
-                       copy=True)
+        if np.issubdtype(self.data.dtype, np.floating):
+            cut = Cutout2D(self.data, position, size, wcs=self.wcs, mode=mode,
+                           fill_value=np.nan, copy=True)
+            values = cut.data
+        else:
+            # An integer image is converted where it is cut out, never whole.
+            cut = Cutout2D(self.data, position, size, wcs=self.wcs, mode=mode, fill_value=0,
+                           copy=True)
+            values = np.full(cut.shape, np.nan, dtype=np.float32)
+            values[cut.slices_cutout] = cut.data[cut.slices_cutout]
         mask = None
         if self.mask is not None:
             mask = Cutout2D(self.mask, position, size, wcs=self.wcs, mode=mode,
                             fill_value=True, copy=True).data
-        return self.replace(data=cut.data, mask=mask, wcs=cut.wcs, header=None)
+        return self.replace(data=values, mask=mask, wcs=cut.wcs, header=None)
 
     def read(self, rows=slice(None), cols=slice(None)):
         """

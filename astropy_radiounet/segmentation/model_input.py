@@ -10,7 +10,6 @@ without a pixel scale makes one of hundreds of GiB), is refused with a
 message that says why.
 """
 
-import os
 import warnings
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ from ..image.beams import BEAM_EXAMPLE, beam_pixel_covariance, pixel_scale
 from ..models.normalisation import LogNormalisation
 from ..image.noise import NoiseMap
 from ..image.resampling import match_beam, model_grid_shape, to_model_grid
+from ..utils.system import physical_memory
 
 __all__ = ["ModelInput", "prepare_model_input", "scale_factor", "on_model_grid"]
 
@@ -106,13 +106,6 @@ def _warn_non_square(wcs, mean_scale, model_scale):
                   f"reproject package).", ResolutionWarning, stacklevel=3)
 
 
-def _physical_memory():
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        return None
-
-
 def _size_text(n_bytes):
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n_bytes < 1024 or unit == "PiB":
@@ -172,7 +165,7 @@ def check_model_grid(plane, card, factor):
     needed = BYTES_PER_MODEL_PIXEL * n_pixels
     if factor != 1.0:  # the result, brought back to the input grid row by row
         needed += 8.0 * shape[0] * plane.shape[1]
-    limit = MAX_MODEL_GRID_BYTES if MAX_MODEL_GRID_BYTES is not None else _physical_memory()
+    limit = MAX_MODEL_GRID_BYTES if MAX_MODEL_GRID_BYTES is not None else physical_memory()
     if limit is not None and needed > limit:
         scale = "" if plane.wcs is None else f" of {pixel_scale(plane.wcs):.3g}"
         model = "" if card.pixel_scale is None else f" of {card.pixel_scale:.3g}"

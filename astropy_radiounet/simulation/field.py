@@ -27,6 +27,7 @@ from astropy.wcs import WCS
 from scipy import fft
 
 from ..exceptions import OutputExistsError
+from ..utils.system import physical_memory
 from . import diffuse as dfs
 from ._utils import as_rng, beam_covariance, check_shape
 from .compact import (cluster_member_offsets, sample_sizes, size_covariance, splat_gaussians,
@@ -450,10 +451,8 @@ def _memory_limit():
     """
     if os.environ.get("ASTROPY_RADIOUNET_SIMULATION_MAX_GB"):
         return float(os.environ["ASTROPY_RADIOUNET_SIMULATION_MAX_GB"]) * 2**30
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 4
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return 8 * 2**30
+    memory = physical_memory()
+    return 8 * 2**30 if memory is None else memory / 4
 
 
 def _padded_grid(shape, instrument):

@@ -9,23 +9,24 @@ from astropy.io import fits
 
 from astropy_radiounet import DetectionRatio, RadioUNetSegmenter
 from astropy_radiounet.models.pretrained import MODELS_DIR
-from astropy_radiounet.simulation import simulate_field
+from astropy_radiounet.simulation import SKY_PRESETS, simulate_field
 
 NO_DIFFUSE = {"halo": 0.0, "relic": 0.0, "mini_halo": 0.0, "bridge": 0.0, "filament": 0.0}
 
 
 def simulate_v02_field(shape, **keywords):
     """
-    A field of the sky the shipped v0.2 model was trained on: isotropic noise
-    and ring-like artefacts.
+    A field of the sky the shipped v0.2 model was trained on: isotropic noise,
+    ring-like artefacts and the radio galaxies of version 0.2.
 
     The simulation's defaults are now LoTSS-like (striped noise, spokes around
-    bright sources; issue 13).  v0.2 has not seen them and marks some of them
-    (2.5 per cent of a noise-and-compact-source field at seed 5), which the
-    next model is to be trained on; these tests pin what v0.2 does on its own
-    training distribution.
+    bright sources, radio galaxies drawn from the LoMorph population; issue
+    13).  v0.2 has not seen them and marks some of them (2.5 per cent of a
+    noise-and-compact-source field at seed 5), which the next model is to be
+    trained on; these tests pin what v0.2 does on its own training
+    distribution.
     """
-    return simulate_field(shape, noise_anisotropy=1.0, artefact_style="rings", **keywords)
+    return simulate_field(shape, **SKY_PRESETS["v0.2"], **keywords)
 
 
 @pytest.fixture(scope="module")

@@ -86,6 +86,10 @@ def add_field_options(parser):
                        help="leave out the imaging artefacts")
     group.add_argument("--blank-edges", action="store_true",
                        help="blank (NaN) the field edges as at a mosaic boundary")
+    group.add_argument("--sky", choices=("lotss", "v0.2"), default="lotss",
+                       help="'lotss' (default): striped residual noise, spokes around bright "
+                            "sources, radio galaxies from the LoMorph population; 'v0.2': "
+                            "the sky the v0.2 model was trained on (isotropic noise, rings)")
 
 
 def _worker_count(text):
@@ -186,9 +190,11 @@ def field_keywords(args):
     """The keywords of the simulated sky and instrument (`add_field_options`)."""
     import astropy.units as u
 
+    from ..simulation.config import SKY_PRESETS
+
     keywords = dict(pixel_scale=args.pixel_scale * u.arcsec, beam=args.beam * u.arcsec,
                     noise=args.noise * u.uJy / u.beam, artefacts=not args.no_artefacts,
-                    blank_edges=args.blank_edges)
+                    blank_edges=args.blank_edges, **SKY_PRESETS[args.sky])
     if args.n_clusters is not None:
         keywords["n_clusters"] = args.n_clusters
     return keywords

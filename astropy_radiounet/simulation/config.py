@@ -20,8 +20,21 @@ from astropy.coordinates import SkyCoord
 
 from ._utils import check_probability, check_range, to_value
 from .compact import resolve_counts
+from .radio_galaxies import check_radio_galaxy_population
 
-__all__ = ["SkyConfig", "ClusterConfig", "DEFAULT_DIFFUSE_RATES"]
+__all__ = ["SkyConfig", "ClusterConfig", "DEFAULT_DIFFUSE_RATES", "SKY_PRESETS"]
+
+#: Named skies: keywords of `~astropy_radiounet.simulation.simulate_field`.
+#: ``'lotss'`` is the default LoTSS-like sky (striped residual noise, spokes
+#: around bright sources, radio galaxies from the LoMorph population);
+#: ``'v0.2'`` the sky the shipped v0.2 model was trained on (isotropic
+#: noise, ring-like artefacts, the four radio-galaxy kinds of version 0.2),
+#: which it reproduces bit for bit.
+SKY_PRESETS = MappingProxyType({
+    "lotss": MappingProxyType({}),
+    "v0.2": MappingProxyType({"noise_anisotropy": 1.0, "artefact_style": "rings",
+                              "radio_galaxy_population": "v0.2"}),
+})
 
 #: Probabilities of each diffuse source type: per diffuse-emitting cluster (halo,
 #: relic, mini-halo), per close cluster pair (bridge), per web edge (filament).
@@ -69,9 +82,24 @@ class SkyConfig:
     flux_range : `~astropy.units.Quantity` or tuple of float
         (min, max) flux of compact sources (stored in Jy).
     radio_galaxy_density : float
-        Extended field radio galaxies per square degree (0 for none).
+        Extended field radio galaxies per square degree (0 for none; the
+        radio galaxies of the clusters come on top).  LoMorph has 13.7 per
+        square degree (5,805 over the 424 deg^2 of LoTSS-DR1), a sample cut
+        by its selection; the default 20 is above it.
     overdensities : bool
         Add over-densities of faint compact cluster members and central AGN.
+    radio_galaxy_population : {'lomorph', 'v0.2'}
+        The radio galaxies: ``'lomorph'`` draws the kinds, angular sizes and
+        fluxes of field radio galaxies from fits to the LoMorph catalogue of
+        LoTSS-DR1 radio galaxies (FRI, FRII, indeterminate, NAT, WAT,
+        double-double, small, and a few per cent of remnants), and gives each
+        cluster a central radio galaxy and tailed members with
+        mass-dependent rates
+        (`~astropy_radiounet.simulation.cluster_radio_galaxy_rates`);
+        ``'v0.2'`` draws the FRI, FRII, head-tail and WAT galaxies of
+        package version 0.2, so that, with the instrument of that version
+        (``noise_anisotropy=1``, ``artefact_style='rings'``), a seed gives the
+        field the shipped v0.2 model was trained on, bit for bit.
 
     Examples
     --------
@@ -82,6 +110,8 @@ class SkyConfig:
     Traceback (most recent call last):
     ...
     ValueError: radio_galaxy_density=-1 must be finite and non-negative
+    >>> SkyConfig(radio_galaxy_population="v0.2").radio_galaxy_population
+    'v0.2'
     """
 
     center: tuple = None
@@ -89,6 +119,7 @@ class SkyConfig:
     flux_range: tuple = (20e-6, 10.0)
     radio_galaxy_density: float = 20.0
     overdensities: bool = True
+    radio_galaxy_population: str = "lomorph"
 
     def __post_init__(self):
         _set(self, "center", _resolve_center(self.center))
@@ -97,6 +128,7 @@ class SkyConfig:
         _set(self, "radio_galaxy_density", to_value(
             "radio_galaxy_density", self.radio_galaxy_density, u.deg**-2, allow_zero=True))
         _set(self, "overdensities", bool(self.overdensities))
+        check_radio_galaxy_population(self.radio_galaxy_population)
 
     @property
     def center_coord(self):

@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass, field as dc_field
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import astropy.units as u
 import numpy as np
@@ -38,7 +39,7 @@ from .cosmology_web import (density_field, find_peaks, kpc_per_arcsec, r500_kpc,
 from .fits_io import image_hdu, lotss_header
 from .instrument import (InstrumentConfig, blank_mask, correlated_noise, instrument_kernels,
                          rms_variation)
-from .radio_galaxies import radio_galaxy
+from .radio_galaxies import radio_galaxy, sample_cluster_radio_galaxies, sample_radio_galaxies
 from .truth import label_image, truth_mask
 
 __all__ = ["simulate_field", "SimulatedField", "DEFAULT_DIFFUSE_RATES"]
@@ -75,13 +76,21 @@ class SimulatedField:
     clusters : `~astropy.table.QTable`
         One row per cluster (position, z, M500, R500, class DE/NDE, diffuse types).
     sources : `~astropy.table.QTable`
-        One row per diffuse source and extended radio galaxy.
+        One row per diffuse source, then one per extended radio galaxy:
+        ``kind``, ``label`` (diffuse class, 0 for radio galaxies),
+        ``cluster`` (index, -1 for none), ``x``, ``y``, ``ra``, ``dec``,
+        ``flux``, ``size`` (largest linear size in kpc; NaN for field radio
+        galaxies, whose redshift is unknown) and ``angular_size`` (largest
+        angular size in arcsec, for every row).
     header : `~astropy.io.fits.Header`
         LoTSS-style 4-D header of the image.
     config : `~astropy_radiounet.simulation.InstrumentConfig`
         The instrument used.
     meta : dict
         Redshift of the structure, seed, numbers of compact sources, ...
+    radio_galaxies : list of `~astropy_radiounet.simulation.RadioGalaxy`
+        The extended radio galaxies in image pixels, in the order of their
+        rows in ``sources``; `radio_galaxy_footprints` renders them.
     """
 
     image: np.ndarray
@@ -98,6 +107,7 @@ class SimulatedField:
     header: object
     config: InstrumentConfig
     meta: dict = dc_field(default_factory=dict)
+    radio_galaxies: list = dc_field(default_factory=list, repr=False)
 
     @property
     def wcs(self):
@@ -112,6 +122,54 @@ class SimulatedField:
     def noise_level(self):
         """Median noise rms (Jy/beam) as a Quantity."""
         return float(np.median(self.rms)) * u.Jy / u.beam
+
+    def radio_galaxy_footprints(self, *, level=0.5):
+        """
+        Where each extended radio galaxy is: an integer label image.
+
+        Each galaxy is rendered alone with the restoring beam (noise-free) and
+        its footprint is where it exceeds ``level`` times the local noise
+        ``rms``; where two overlap, the brighter one has the pixel.  Radio
+        galaxies are never part of the truth ``mask`` (they are what a
+        diffuse-emission finder must not mark), so this is what an evaluation
+        needs to measure the area marked as diffuse on each kind of confuser.
+
+        Parameters
+        ----------
+        level : float
+            Threshold in units of the local noise (default: half the noise).
+
+        Returns
+        -------
+        labels : `~numpy.ndarray` of int32
+            The row of the galaxy in ``sources`` plus 1; 0 where there is none.
+
+        Examples
+        --------
+        >>> from astropy_radiounet.simulation import simulate_field
+        >>> f = simulate_field((128, 128), seed=2, n_clusters=0, radio_galaxy_density=2000)
+        >>> footprints = f.radio_galaxy_footprints()
+        >>> rows = sorted(set(footprints[footprints > 0].tolist()))
+        >>> all(f.sources['label'][row - 1] == 0 for row in rows)
+        True
+        """
+        if not (isinstance(level, (int, float, np.number)) and not isinstance(level, bool)
+                and 0 < level < np.inf):
+            msg = f"level={level!r} must be a positive number of noise rms, e.g. level=0.5"
+            raise ValueError(msg)
+        beam_cov = _beam_covariance_pixels(self.config)
+        beam_area = self.config.beam_area_pixels
+        first = len(self.sources) - len(self.radio_galaxies) + 1
+        labels = np.zeros(self.shape, np.int32)
+        best = np.zeros(self.shape)
+        for k, g in enumerate(self.radio_galaxies):
+            box, stamp = _beam_stamp(g, self.shape, beam_cov, beam_area)
+            if stamp is None:
+                continue
+            wins = (stamp > level * self.rms[box]) & (stamp > best[box])
+            best[box] = np.where(wins, stamp, best[box])
+            labels[box] = np.where(wins, first + k, labels[box])
+        return labels
 
     def hdulist(self):
         """
@@ -169,6 +227,21 @@ class SimulatedField:
         return paths
 
 
+def _beam_stamp(g, shape, beam_cov, beam_area):
+    """A radio galaxy with the restoring beam (Jy/beam) and the box of the image it covers."""
+    cov = np.concatenate([g.blob_cov + beam_cov, beam_cov[None]])
+    y, x = np.r_[g.blob_y, g.y], np.r_[g.blob_x, g.x]
+    total = np.r_[g.blob_flux, g.core_flux] * beam_area
+    reach = 5 * np.sqrt(np.maximum(cov[:, 0, 0], cov[:, 1, 1])) + 2
+    y0, x0 = (int(max(np.floor(np.min(v - reach)), 0)) for v in (y, x))
+    y1, x1 = (int(min(np.ceil(np.max(v + reach)) + 1, n)) for v, n in zip((y, x), shape))
+    if y1 <= y0 or x1 <= x0:
+        return None, None
+    stamp = np.zeros((y1 - y0, x1 - x0))
+    _splat_box(stamp, y - y0, x - x0, total, cov)
+    return (slice(y0, y1), slice(x0, x1)), stamp
+
+
 def _plain(table):
     out = QTable(table, copy=True)
     out.meta = {}
@@ -195,7 +268,8 @@ def _default_p_diffuse(m500):
 # The keywords of `simulate_field` that each stage's config replaces (the config
 # fields have the same names).
 _STAGE_KEYWORDS = {
-    "sky": ("center", "source_counts", "flux_range", "radio_galaxy_density", "overdensities"),
+    "sky": ("center", "source_counts", "flux_range", "radio_galaxy_density", "overdensities",
+            "radio_galaxy_population"),
     "clusters": ("n_clusters", "redshift", "redshift_range", "mass_range",
                  "diffuse_probability", "diffuse_rates", "cluster_at_center", "diffuse_scale",
                  "mask_level"),
@@ -214,7 +288,8 @@ def simulate_field(shape=(512, 512), *, seed=None, pixel_scale=1.5 * u.arcsec,
                    radio_galaxy_density=20.0, artefacts=True, noise_variation=0.1,
                    noise_correlation=None, blank_edges=False, mask_level=1e-3,
                    diffuse_scale=1.0, noise_anisotropy=4.2, artefact_style="spokes",
-                   instrument=None, sky=None, clusters=None):
+                   radio_galaxy_population="lomorph", instrument=None, sky=None,
+                   clusters=None):
     """
     Simulate one LoTSS-like survey field with its truth.
 
@@ -234,9 +309,12 @@ def simulate_field(shape=(512, 512), *, seed=None, pixel_scale=1.5 * u.arcsec,
         Median thermal noise rms per beam (LoTSS-DR2: 70-80 uJy/beam).
     frequency : `~astropy.units.Quantity`
         Observing frequency (LoTSS: 144 MHz).
-    center, source_counts, flux_range, radio_galaxy_density, overdensities
+    center, source_counts, flux_range, radio_galaxy_density, overdensities, \
+radio_galaxy_population
         The sky: image centre, compact-source counts and fluxes, extended radio
-        galaxies and cluster-member over-densities; see `SkyConfig`.
+        galaxies, cluster-member over-densities and the population the radio
+        galaxies are drawn from (``'lomorph'``: the LoTSS population;
+        ``'v0.2'``: the sky of the v0.2 model, bit for bit); see `SkyConfig`.
     n_clusters, redshift, redshift_range, mass_range, diffuse_probability, \
 diffuse_rates, cluster_at_center
         The galaxy clusters and their diffuse emission; see `ClusterConfig`.
@@ -262,7 +340,8 @@ diffuse_rates, cluster_at_center
         ``artefact_style`` and ``blank_edges``.
     sky : `SkyConfig`, optional
         The sky's settings, instead of ``center``, ``source_counts``,
-        ``flux_range``, ``radio_galaxy_density`` and ``overdensities``.
+        ``flux_range``, ``radio_galaxy_density``, ``overdensities`` and
+        ``radio_galaxy_population``.
     clusters : `ClusterConfig`, optional
         The clusters' settings, instead of ``n_clusters``, ``redshift``,
         ``redshift_range``, ``mass_range``, ``diffuse_probability``,
@@ -311,7 +390,8 @@ diffuse_rates, cluster_at_center
     keywords = dict(
         center=center, source_counts=source_counts, flux_range=flux_range,
         radio_galaxy_density=radio_galaxy_density, overdensities=overdensities,
-        n_clusters=n_clusters, redshift=redshift, redshift_range=redshift_range,
+        radio_galaxy_population=radio_galaxy_population, n_clusters=n_clusters,
+        redshift=redshift, redshift_range=redshift_range,
         mass_range=mass_range, diffuse_probability=diffuse_probability,
         diffuse_rates=diffuse_rates, cluster_at_center=cluster_at_center,
         diffuse_scale=diffuse_scale, mask_level=mask_level, pixel_scale=pixel_scale,
@@ -742,8 +822,8 @@ def _compact_positions(rng, grid, config, clusters):
 
 def _add_radio_galaxies(rng, canvas, grid, config, instrument, clusters):
     """
-    Draw extended radio galaxies (FRI, FRII, head-tail, WAT) in the field and
-    in the clusters, and add them to the sky.
+    Draw extended radio galaxies in the field and in the clusters, and add them
+    to the sky.
 
     Parameters
     ----------
@@ -751,42 +831,174 @@ def _add_radio_galaxies(rng, canvas, grid, config, instrument, clusters):
         The stream of the radio galaxies.
     canvas : `_Sky`
         Changed in place: lobes and jets to ``model``, the core to ``direct``,
-        the galaxy to ``bright`` (artefacts) and to ``radio_galaxies`` (table rows).
+        the galaxy's brightest parts to ``bright`` (artefacts) and the galaxy
+        to ``radio_galaxies`` (table rows).
     grid : `_Grid`
     config : `SkyConfig`
+        Its ``radio_galaxy_population`` chooses the population:
+        ``'lomorph'`` (`_radio_galaxy_specs`) or ``'v0.2'``
+        (`_v02_radio_galaxy_specs`, drawn and rendered as in version 0.2).
     instrument : `InstrumentConfig`
     clusters : list of dict
     """
     beam_cov = _beam_covariance_pixels(instrument)
     beam_area = instrument.beam_area_pixels
-    for kind, y, x, s, size, ci in _radio_galaxy_specs(rng, grid, config, clusters):
-        g = radio_galaxy(rng, str(kind), y, x, flux=s, size=size)
-        splat_gaussians(canvas.model, g.blob_y, g.blob_x, g.blob_flux, g.blob_cov)
-        splat_gaussians(canvas.direct, [y], [x], [g.core_flux * beam_area], beam_cov[None])
-        canvas.bright.append((np.r_[y], np.r_[x], np.r_[s]))
-        canvas.radio_galaxies.append(dict(kind=str(kind), y=y, x=x, flux=s, size_kpc=np.nan,
-                                          size_pix=size, cluster=ci))
+    population = config.radio_galaxy_population
+    if population == "v0.2":
+        specs = _v02_radio_galaxy_specs(rng, grid, config, clusters)
+    else:
+        specs = _radio_galaxy_specs(rng, grid, config, clusters)
+    for spec in specs:
+        g = radio_galaxy(rng, spec.kind, spec.y, spec.x, flux=spec.flux, size=spec.size,
+                         angle=spec.angle, bend=spec.bend, population=population)
+        if population == "v0.2":
+            splat_gaussians(canvas.model, g.blob_y, g.blob_x, g.blob_flux, g.blob_cov)
+            splat_gaussians(canvas.direct, [g.y], [g.x], [g.core_flux * beam_area],
+                            beam_cov[None])
+            canvas.bright.append((np.r_[g.y], np.r_[g.x], np.r_[g.flux]))
+        else:
+            _render_radio_galaxy(canvas, g, beam_cov, beam_area)
+        canvas.radio_galaxies.append(dict(kind=spec.kind, y=spec.y, x=spec.x, flux=spec.flux,
+                                          size_kpc=spec.size_kpc, size_pix=spec.size,
+                                          cluster=spec.cluster, galaxy=g))
+
+
+class _RadioGalaxySpec(NamedTuple):
+    """What is drawn of a radio galaxy before its shape."""
+
+    kind: str
+    y: float            # grid pixels
+    x: float
+    flux: float         # Jy
+    size: float         # largest extent, pixels
+    cluster: int = -1   # index of its cluster, -1 for the field
+    size_kpc: float = np.nan
+    angle: float = None  # axis or tail direction (rad from +x); random when None
+    bend: float = None
 
 
 def _radio_galaxy_specs(rng, grid, config, clusters):
-    """(kind, y, x, flux, size in pixels, cluster index or -1) of each radio galaxy."""
+    """
+    The radio galaxies of the ``'lomorph'`` population: field galaxies
+    (`~astropy_radiounet.simulation.sample_radio_galaxies`,
+    ``radio_galaxy_density`` per square degree), then those of each cluster.
+    """
+    gy, gx = grid.full
+    n_rg = rng.poisson(config.radio_galaxy_density * grid.area_deg2)
+    kind, size, flux = sample_radio_galaxies(rng, n_rg)
+    ys, xs = rng.uniform(0, gy, n_rg), rng.uniform(0, gx, n_rg)
+    specs = [_RadioGalaxySpec(str(k), float(y), float(x), float(s), float(a) / grid.pixel_scale)
+             for k, y, x, s, a in zip(kind, ys, xs, flux, size)]
+    for i, c in enumerate(clusters):
+        specs += _cluster_radio_galaxy_specs(rng, i, c, grid.pixel_scale)
+    return specs
+
+
+def _cluster_radio_galaxy_specs(rng, i, c, pix):
+    """
+    The radio galaxies of cluster ``i``, in clusters with and without diffuse
+    emission alike (`~astropy_radiounet.simulation.sample_cluster_radio_galaxies`).
+
+    The central galaxy sits within ~0.02 R500 of the centre; a NAT falls in
+    from the member distribution (out to R500) with its tail pointing away
+    from the centre; a WAT lies within 0.3 R500.  Tails bend more in massive
+    clusters (ram pressure): the bend is scaled by ``(M500 / 4e14 Msun)**0.25``
+    (at most 1.5).
+    """
+    kpc_c = kpc_per_arcsec(c["z"]) * pix
+    r500p = c["r500"] / kpc_c
+    scale = min((c["m500"] / 4e14) ** 0.25, 1.5)
+    specs = []
+    for kind, role, size_kpc, flux in sample_cluster_radio_galaxies(rng, c["m500"], c["z"]):
+        angle = bend = None
+        if role == "central":
+            r, phi = abs(rng.normal(0, 0.02)) * r500p, rng.uniform(0, 2 * np.pi)
+        elif kind == "NAT":
+            oy, ox = cluster_member_offsets(rng, 1, 0.12 * r500p, r500p)
+            r, phi = float(np.hypot(oy[0], ox[0])), float(np.arctan2(oy[0], ox[0]))
+            angle, bend = phi + rng.normal(0, 0.5), rng.normal(0, 0.5) * scale
+        else:  # WAT
+            r, phi = rng.uniform(0, 0.3) * r500p, rng.uniform(0, 2 * np.pi)
+            bend = rng.uniform(0.4, 1.0) * scale
+        specs.append(_RadioGalaxySpec(kind, c["y"] + r * np.sin(phi), c["x"] + r * np.cos(phi),
+                                      flux, size_kpc / kpc_c, i, size_kpc, angle, bend))
+    return specs
+
+
+def _v02_radio_galaxy_specs(rng, grid, config, clusters):
+    """The radio galaxies of the ``'v0.2'`` population, drawn as in version 0.2."""
     gy, gx = grid.full
     pix = grid.pixel_scale
     n_rg = rng.poisson(config.radio_galaxy_density * grid.area_deg2)
-    specs = [(rng.choice(["FRI", "FRII", "head-tail", "WAT"], p=[0.35, 0.45, 0.1, 0.1]),
-              rng.uniform(0, gy), rng.uniform(0, gx),
-              10 ** rng.uniform(np.log10(5e-3), 0.0),
-              10 ** rng.uniform(np.log10(30), np.log10(240)) / pix, -1)
+    specs = [_RadioGalaxySpec(str(rng.choice(["FRI", "FRII", "head-tail", "WAT"],
+                                             p=[0.35, 0.45, 0.1, 0.1])),
+                              rng.uniform(0, gy), rng.uniform(0, gx),
+                              10 ** rng.uniform(np.log10(5e-3), 0.0),
+                              10 ** rng.uniform(np.log10(30), np.log10(240)) / pix)
              for _ in range(n_rg)]
     for i, c in enumerate(clusters):
         if rng.uniform() < 0.35:
             kpc_c = kpc_per_arcsec(c["z"]) * pix
             r = rng.uniform(0, 0.6) * c["r500"] / kpc_c
             phi = rng.uniform(0, 2 * np.pi)
-            specs.append((rng.choice(["head-tail", "WAT"]), c["y"] + r * np.sin(phi),
-                          c["x"] + r * np.cos(phi), 10 ** rng.uniform(-2.3, -0.5),
-                          rng.uniform(60, 400) / kpc_c, i))
+            kind = str(rng.choice(["head-tail", "WAT"]))
+            y, x = c["y"] + r * np.sin(phi), c["x"] + r * np.cos(phi)
+            flux = 10 ** rng.uniform(-2.3, -0.5)
+            size = rng.uniform(60, 400) / kpc_c
+            specs.append(_RadioGalaxySpec(kind, y, x, flux, size, i, size * kpc_c))
     return specs
+
+
+def _render_radio_galaxy(canvas, g, beam_cov, beam_area):
+    """
+    Add a ``'lomorph'`` radio galaxy to the sky: blobs to ``model``, the core
+    to ``direct``, and the core and the two brightest blobs (their peaks after
+    the beam) to ``bright`` for the artefacts.
+    """
+    _splat_box(canvas.model, g.blob_y, g.blob_x, g.blob_flux, g.blob_cov)
+    det = np.linalg.det(g.blob_cov + beam_cov)
+    peak = g.blob_flux * beam_area / (2 * np.pi * np.sqrt(det))
+    top = np.argsort(peak)[-2:]
+    by, bx, bs = g.blob_y[top], g.blob_x[top], peak[top]
+    if g.core_flux > 0:
+        _splat_box(canvas.direct, np.r_[g.y], np.r_[g.x], np.r_[g.core_flux * beam_area],
+                   beam_cov[None])
+        by, bx, bs = np.r_[g.y, by], np.r_[g.x, bx], np.r_[g.core_flux, bs]
+    canvas.bright.append((by, bx, bs))
+
+
+def _splat_box(image, y, x, total, cov):
+    """
+    `splat_gaussians` into the part of ``image`` the Gaussians cover (in place),
+    in groups (`_blob_groups`), so that neither the image nor giant galaxies
+    make giant temporary arrays.
+    """
+    reach = 5 * np.sqrt(np.maximum(cov[:, 0, 0], cov[:, 1, 1])) + 2
+    y0 = int(max(np.floor(np.min(y - reach)), 0))
+    x0 = int(max(np.floor(np.min(x - reach)), 0))
+    y1 = int(min(np.ceil(np.max(y + reach)) + 1, image.shape[0]))
+    x1 = int(min(np.ceil(np.max(x + reach)) + 1, image.shape[1]))
+    if y1 <= y0 or x1 <= x0:
+        return image
+    box = np.zeros((y1 - y0, x1 - x0))
+    for group in _blob_groups(cov):
+        splat_gaussians(box, y[group] - y0, x[group] - x0, total[group], cov[group])
+    image[y0:y1, x0:x1] += box
+    return image
+
+
+def _blob_groups(cov, max_elements=2**22):
+    """Index groups of blobs whose stamps together hold at most ~``max_elements`` pixels."""
+    sig = np.sqrt(np.maximum(cov[:, 0, 0], cov[:, 1, 1]))
+    cost = (4 * np.ceil(3.5 * sig + 1) + 1) ** 2  # a bound on each stamp's pixels
+    groups, start, total = [], 0, 0.0
+    for k, c in enumerate(cost):
+        if total + c > max_elements and k > start:
+            groups.append(np.arange(start, k))
+            start, total = k, 0.0
+        total += c
+    groups.append(np.arange(start, cost.size))
+    return groups
 
 
 # ---- stage 4: the instrument -------------------------------------------------------------
@@ -925,16 +1137,19 @@ def _assemble(grid, structure, canvas, observed, sky, clusters, instrument, *, s
                                  "SIMMASK": (level, "truth mask level / noise")})
     wcs = WCS(header).celestial
     clusters_tab = _cluster_table(structure.clusters, canvas.components, oy, ox, wcs, pix, mask)
-    sources_tab = _source_table(canvas.components, canvas.radio_galaxies, oy, ox, wcs)
+    sources_tab = _source_table(canvas.components, canvas.radio_galaxies, oy, ox, wcs,
+                                structure, pix)
     meta = {"redshift": z, "seed": seed, "n_compact": canvas.n_compact,
             "n_radio_galaxies": len(canvas.radio_galaxies),
+            "radio_galaxy_population": sky.radio_galaxy_population,
             "kpc_per_pixel": structure.kpc_per_pixel, "pad": (oy, ox)}
     f32 = np.float32
     o = observed
+    galaxies = [row["galaxy"].shifted(-oy, -ox) for row in canvas.radio_galaxies]
     return SimulatedField(o.image.astype(f32), o.sky.astype(f32), o.diffuse_sky.astype(f32),
                           o.noise.astype(f32), np.asarray(o.artefacts, f32), o.rms.astype(f32),
                           mask, labels, o.blank, clusters_tab, sources_tab, header, instrument,
-                          meta)
+                          meta, galaxies)
 
 
 def _cluster_table(clusters, comps, oy, ox, wcs, pix, mask):
@@ -963,13 +1178,18 @@ def _cluster_table(clusters, comps, oy, ox, wcs, pix, mask):
     return tab
 
 
-def _source_table(comps, rg_rows, oy, ox, wcs):
+def _source_table(comps, rg_rows, oy, ox, wcs, structure, pix):
+    def scale(cluster):  # kpc per arcsec at the source
+        return kpc_per_arcsec(structure.clusters[cluster]["z"] if cluster >= 0 else structure.z)
+
     rows = [dict(kind=c.kind, label=c.label, cluster=c.cluster, y=c.y - oy, x=c.x - ox,
-                 flux=c.flux, size_kpc=c.size_kpc) for c in comps]
+                 flux=c.flux, size_kpc=c.size_kpc, size=c.size_kpc / scale(c.cluster))
+            for c in comps]
     rows += [dict(kind=r["kind"], label=0, cluster=r["cluster"], y=r["y"] - oy,
-                  x=r["x"] - ox, flux=r["flux"], size_kpc=np.nan) for r in rg_rows]
+                  x=r["x"] - ox, flux=r["flux"], size_kpc=r["size_kpc"],
+                  size=r["size_pix"] * pix) for r in rg_rows]
     tab = QTable()
-    tab["kind"] = [r["kind"] for r in rows] if rows else np.zeros(0, "U10")
+    tab["kind"] = [r["kind"] for r in rows] if rows else np.zeros(0, "U13")
     tab["label"] = np.array([r["label"] for r in rows], np.int16)
     tab["cluster"] = np.array([r["cluster"] for r in rows], int)
     x = np.array([r["x"] for r in rows], float)
@@ -980,4 +1200,5 @@ def _source_table(comps, rg_rows, oy, ox, wcs):
     tab["dec"] = np.atleast_1d(world.dec.deg) * u.deg
     tab["flux"] = np.array([r["flux"] for r in rows], float) * u.Jy
     tab["size"] = np.array([r["size_kpc"] for r in rows], float) * u.kpc
+    tab["angular_size"] = np.array([r["size"] for r in rows], float) * u.arcsec
     return tab

@@ -31,6 +31,20 @@ VALIDATION_SEED_OFFSET = 1_000_003
 #: pairs set themselves (the field's shape follows from ``tile_size``).
 RESERVED_FIELD_KEYWORDS = ("shape", "seed")
 
+#: Keywords of `~astropy_radiounet.simulation.simulate_field` whose defaults
+#: change with the version of the simulated sky (the noise and artefacts, the
+#: radio-galaxy population).  A recipe records them, at the defaults of the
+#: day unless given, so that it makes the same data after the defaults change.
+SKY_VERSION_KEYWORDS = ("noise_anisotropy", "artefact_style", "radio_galaxy_population")
+
+
+def _sky_version():
+    """The current defaults of `SKY_VERSION_KEYWORDS`."""
+    from ..simulation import simulate_field
+
+    parameters = inspect.signature(simulate_field).parameters
+    return {key: parameters[key].default for key in SKY_VERSION_KEYWORDS}
+
 
 def check_field_keywords(keywords, *, name="field", reserved=RESERVED_FIELD_KEYWORDS,
                          setter="the training pairs (the shape follows from tile_size)"):
@@ -127,7 +141,11 @@ class TrainingConfig:
         Keywords of `~astropy_radiounet.simulation.simulate_field`
         (JSON-serialisable: angles in arcsec, noise in uJy/beam, masses in
         solar masses), except ``shape`` and ``seed``, which the training
-        pairs set; an unknown key is an error.
+        pairs set; an unknown key is an error.  The keywords that set the
+        version of the simulated sky (``noise_anisotropy``,
+        ``artefact_style``, ``radio_galaxy_population``) are filled in with
+        their current defaults when not given, so that the recipe written
+        with a model remakes its data after the defaults change.
     bce_weight, tversky_weight, tversky_alpha, tversky_beta : float
         Loss: BCE + Tversky with these weights (>= 0, not both 0); alpha
         and beta, in [0, 1], weigh the false positives and negatives.
@@ -175,6 +193,8 @@ class TrainingConfig:
     seed: int = 0
 
     def __post_init__(self):
+        if isinstance(self.field, dict):  # record the sky version (SKY_VERSION_KEYWORDS)
+            self.field = {**_sky_version(), **self.field}
         self.check()
 
     def check(self):

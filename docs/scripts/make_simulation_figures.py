@@ -64,7 +64,7 @@ def gallery():
         if "BCG" in title:
             model[96, 96] += 0.02
         _show(ax, _observe(model, shape, 1), title)
-    for ax, kind in zip(axes[1], ("FRI", "FRII", "head-tail", "WAT")):
+    for ax, kind in zip(axes[1], ("FRI", "FRII", "NAT", "WAT")):
         g = radio_galaxy(np.random.default_rng(7), kind, 96.0, 96.0, flux=0.08, size=110)
         model = np.zeros(shape)
         splat_gaussians(model, g.blob_y, g.blob_x, g.blob_flux, g.blob_cov)

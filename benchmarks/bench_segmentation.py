@@ -13,6 +13,9 @@ Cases:
 * ``unet-6arcsec``: the model card asks for 6" pixels and a 20" beam, as a
   model meant for diffuse emission on LoTSS would; the image is resampled
   and convolved to it and the probability comes back on the input grid.
+* ``unet-6arcsec-peak``: the same with a second input channel, the
+  full-resolution peak signal-to-noise ratio (``input_channels`` ``image``
+  and ``peak_snr``).
 * ``sourcefinder``: photutils ``SourceFinder`` (5 sigma, 10 pixels,
   deblending on) on the beam-convolved image.
 
@@ -20,6 +23,7 @@ Run::
 
     python benchmarks/bench_segmentation.py                 # 2048^2 and 8192^2
     python benchmarks/bench_segmentation.py --sizes 2048    # quicker
+    python benchmarks/bench_segmentation.py --sizes 4096 --cases unet-6arcsec unet-6arcsec-peak
 """
 
 import argparse
@@ -61,6 +65,25 @@ def _max_rss_gb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
+def _segmenter(case):
+    """The random-weight default U-Net of a case, at 6" / 20" for the unet-6arcsec cases."""
+    import tempfile
+
+    import astropy.units as u
+    from radio_beam import Beam
+
+    from astropy_radiounet import RadioUNetSegmenter
+    from astropy_radiounet.models.card import load_model, save_model
+
+    channels = ("image", "peak_snr") if case == "unet-6arcsec-peak" else ("image",)
+    model, card = load_model("unet", None, seed=0, input_channels=channels)
+    if case.startswith("unet-6arcsec"):
+        card.pixel_scale = 6.0 * u.arcsec
+        card.beam = Beam(20 * u.arcsec)
+    directory = tempfile.mkdtemp()
+    return RadioUNetSegmenter(weights=save_model(model, card, directory))
+
+
 def run_case(case, size, repeat):
     """Run one case in this process and return its measurements."""
     image, wcs = lotss_like(size)
@@ -85,12 +108,7 @@ def run_case(case, size, repeat):
         from astropy.io import fits
         from radio_beam import Beam
 
-        from astropy_radiounet import RadioUNetSegmenter
-
-        segmenter = RadioUNetSegmenter(weights=None, seed=0)
-        if case == "unet-6arcsec":
-            segmenter.card.pixel_scale = 6.0 * u.arcsec
-            segmenter.card.beam = Beam(20 * u.arcsec)
+        segmenter = _segmenter(case)
         header = Beam(BEAM * u.arcsec).attach_to_header(wcs.to_header())
         header["BUNIT"] = "JY/BEAM"
         hdu = fits.PrimaryHDU(image, header=header)
@@ -131,12 +149,12 @@ def main():
             rows.append(json.loads(output.strip().splitlines()[-1]))
             print(f"done {case} {size}", file=sys.stderr)
     print(f"\nCPU cores: {os.cpu_count()}; image: LoTSS-like, {PIXEL}\" pixels, {BEAM}\" beam")
-    header = (f"| {'case':14s} | {'size':>6s} | {'first call s':>12s} | {'best s':>8s} | "
+    header = (f"| {'case':17s} | {'size':>6s} | {'first call s':>12s} | {'best s':>8s} | "
               f"{'Mpix/s':>7s} | {'peak RSS GB':>11s} |")
     print(header)
     print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
     for row in rows:
-        print(f"| {row['case']:14s} | {row['size']:>5d}² | {row['first_s']:12.2f} | "
+        print(f"| {row['case']:17s} | {row['size']:>5d}² | {row['first_s']:12.2f} | "
               f"{row['best_s']:8.2f} | {row['mpix_per_s']:7.2f} | {row['peak_rss_gb']:11.2f} |")
 
 

@@ -58,9 +58,10 @@ class BackboneSpec:
     """
     What the package needs to know about a backbone.
 
-    A backbone maps a batch of normalised images, shape (n, ny, nx, 1) with
-    values in [-1, 1], to per-pixel probabilities of the same shape.  It
-    knows nothing of FITS, tiles or WCS.
+    A backbone maps a batch of normalised images, shape (n, ny, nx, C) with
+    values in [-1, 1] and C input channels (1 unless a model card declares
+    more), to per-pixel probabilities, shape (n, ny, nx, 1).  It knows
+    nothing of FITS, tiles or WCS.
 
     Parameters
     ----------
@@ -69,7 +70,10 @@ class BackboneSpec:
     builder : callable
         ``builder(**config)`` returns an uncompiled `keras.Model` that
         accepts inputs of any spatial size that is a multiple of
-        ``2**depth``.
+        ``2**depth``.  For a model of C > 1 input channels it is called as
+        ``builder(**config, input_channels=C)``; a builder without that
+        keyword builds single-channel models only (see
+        `takes_input_channels`).
     depth : int or callable
         Number of 2x downsamplings, or a function of the config giving it.
         Tile sizes and tile corners are multiples of ``2**depth``.
@@ -114,34 +118,76 @@ class BackboneSpec:
         halo = self.halo(config) if callable(self.halo) else self.halo
         return 2 ** int(depth), int(halo)
 
-    def build(self, config=None):
+    def build(self, config=None, *, input_channels=1):
         """
         Build the Keras model for a config (default config updated).
 
         The model is checked before it is returned: it must be a
-        `keras.Model` that maps a small batch of shape (2, ny, nx, 1), ``ny``
-        and ``nx`` multiples of ``2**depth``, to one probability per pixel,
-        shape (2, ny, nx, 1) with values in [0, 1].
+        `keras.Model` with ``input_channels`` input channels that maps a
+        small batch of shape (2, ny, nx, input_channels), ``ny`` and ``nx``
+        multiples of ``2**depth``, to one probability per pixel, shape
+        (2, ny, nx, 1) with values in [0, 1].
+
+        Parameters
+        ----------
+        config : dict, optional
+            Builder keywords, updating ``default_config``.
+        input_channels : int, optional
+            Number of input channels (a model card's ``input_channels``);
+            passed to the builder as ``input_channels=`` only when above 1,
+            so that builders written for one channel keep working.
 
         Raises
         ------
         ValueError
-            If the config has keywords the builder does not take, or the
-            model fails the check above.
+            If the config has keywords the builder does not take, the
+            builder cannot take more than one input channel and more are
+            asked for, or the model fails the check above.
         TypeError
             If the builder returns something other than a `keras.Model`.
         """
         config = self.config(config)
         self._check_keywords(config)
-        model = self.builder(**config)
-        _check_built_model(self, model, config)
+        input_channels = _check_input_channels(self, input_channels, config)
+        if input_channels == 1:
+            model = self.builder(**config)
+        else:
+            try:
+                model = self.builder(**config, input_channels=input_channels)
+            except TypeError as exc:  # a builder whose signature could not be read
+                if "input_channels" not in str(exc):
+                    raise
+                msg = _single_channel_message(self, input_channels)
+                raise ValueError(msg) from exc
+        _check_built_model(self, model, config, input_channels=input_channels)
         return model
 
+    def takes_input_channels(self):
+        """
+        Whether the builder takes ``input_channels=`` (models of several input channels).
+
+        Examples
+        --------
+        >>> from astropy_radiounet.backbones import get_backbone
+        >>> get_backbone("unet").takes_input_channels()
+        True
+        """
+        parameters = _builder_parameters(self.builder)
+        if parameters is None:  # a signature that cannot be read: let the call decide
+            return True
+        named = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return any(p.kind is inspect.Parameter.VAR_KEYWORD
+                   or (p.name == "input_channels" and p.kind in named) for p in parameters)
+
     def _check_keywords(self, config):
-        try:
-            parameters = inspect.signature(self.builder).parameters.values()
-        except (TypeError, ValueError):  # a builder whose signature cannot be read
+        parameters = _builder_parameters(self.builder)
+        if parameters is None:  # a builder whose signature cannot be read
             return
+        if "input_channels" in config:
+            msg = (f"{_describe(self)}: input_channels is not a config keyword; it follows "
+                   f"from the model card's input_channels (the names of the channels).  "
+                   f"Remove it from the card's 'config' (or backbone_config=).")
+            raise ValueError(msg)
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
             return
         accepted = [p.name for p in parameters
@@ -153,6 +199,34 @@ class BackboneSpec:
                    f"its builder takes {', '.join(accepted) or 'no keywords'}.  Correct the "
                    f"model card's 'config' (or backbone_config=).")
             raise ValueError(msg)
+
+
+def _builder_parameters(builder):
+    """The builder's parameters, or `None` when its signature cannot be read."""
+    try:
+        return list(inspect.signature(builder).parameters.values())
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_input_channels(spec, input_channels, config):
+    """The number of input channels, checked against what the builder can take."""
+    if isinstance(input_channels, bool) or not isinstance(input_channels, int) or (
+            input_channels < 1):
+        msg = f"input_channels must be a positive integer; got {input_channels!r}."
+        raise ValueError(msg)
+    if input_channels > 1 and not spec.takes_input_channels():
+        raise ValueError(_single_channel_message(spec, input_channels))
+    return input_channels
+
+
+def _single_channel_message(spec, input_channels):
+    return (f"{_describe(spec)} builds single-channel models only: its builder takes no "
+            f"input_channels keyword, and this model needs {input_channels} input "
+            f"channels (its card's input_channels).  Use a model card with the one "
+            f"channel ['image'], or update the plugin: give its builder a keyword "
+            f"input_channels=1 and build keras.Input(shape=(None, None, input_channels)) "
+            f"(see 'The contract' in the backbones documentation).")
 
 
 def _describe(spec):
@@ -171,25 +245,44 @@ def _plugin_of(spec):
     return None
 
 
-def _check_built_model(spec, model, config):
-    """Refuse a built model that is not one-channel probabilities, naming the backbone."""
+def _model_input_channels(model):
+    """The number of channels a built model's (first) input declares, or `None`."""
+    try:
+        return int(model.inputs[0].shape[-1])
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _check_built_model(spec, model, config, *, input_channels=1):
+    """Refuse a built model that does not map ``input_channels`` channels to one-channel
+    probabilities, naming the backbone."""
     import keras
     import numpy as np
 
     where = _describe(spec)
+    channels = input_channels
     if not isinstance(model, keras.Model):
         msg = (f"{where}: its builder returned {type(model).__name__} ({str(model)[:60]!r}), "
                f"not a keras.Model.  A builder must return an uncompiled keras.Model that "
-               f"maps (n, ny, nx, 1) images to (n, ny, nx, 1) probabilities.")
+               f"maps (n, ny, nx, {channels}) images to (n, ny, nx, 1) probabilities.")
         raise TypeError(msg)
+    declared = _model_input_channels(model)
+    if declared is not None and declared != channels:
+        asked = ("" if channels == 1 else f" (it was called with input_channels={channels})")
+        msg = (f"{where} builds a model of {declared} input channel"
+               f"{'s' if declared != 1 else ''}, and {channels} were asked for{asked}; its "
+               f"builder must build keras.Input(shape=(None, None, input_channels)).")
+        raise ValueError(msg)
     multiple, _ = spec.geometry(config)
     ny = multiple * max(1, -(-16 // multiple))
     nx = 2 * ny
     yy, xx = np.mgrid[:ny, :nx]
-    # A blank image and one spanning the whole normalised range [-1, 1].
-    batch = np.stack([np.zeros((ny, nx)), np.sin(0.7 * yy + 1.3 * xx)])
-    batch = batch[..., np.newaxis].astype(np.float32)
-    shape = f"(2, {ny}, {nx}, 1)"
+    # A blank image and one spanning the whole normalised range [-1, 1], in every channel.
+    batch = np.stack([np.zeros((ny, nx, channels)),
+                      np.stack([np.sin(0.7 * yy + 1.3 * xx + c) for c in range(channels)],
+                               axis=-1)]).astype(np.float32)
+    shape = f"(2, {ny}, {nx}, {channels})"
+    expected = (2, ny, nx, 1)
     try:
         output = model(batch, training=False)
     except Exception as exc:  # noqa: BLE001 - reported with the backbone's name
@@ -201,10 +294,10 @@ def _check_built_model(spec, model, config):
                f"probability of each pixel, shape (n, ny, nx, 1).")
         raise ValueError(msg)
     output = np.asarray(keras.ops.convert_to_numpy(output))
-    if output.shape != batch.shape:
+    if output.shape != expected:
         msg = (f"{where} maps a {shape} batch to shape {output.shape}; a backbone must "
-               f"return one probability per pixel, of the input's shape {shape} (end it "
-               f"with keras.layers.Conv2D(1, 1, activation='sigmoid', padding='same')).")
+               f"return one probability per pixel, shape {expected} (end it with "
+               f"keras.layers.Conv2D(1, 1, activation='sigmoid', padding='same')).")
         raise ValueError(msg)
     finite = np.isfinite(output)
     if not finite.all() or output.min() < 0 or output.max() > 1:

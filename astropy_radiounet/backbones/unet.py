@@ -45,8 +45,12 @@ def unet_halo(config):
     return encoder_and_decoder + reach * 2**depth
 
 
-def _check_config(depth, filters, kernel_size, n_convs, dropout, normalization):
+def _check_config(depth, filters, kernel_size, n_convs, dropout, normalization,
+                  input_channels=1):
     problems = []
+    if isinstance(input_channels, bool) or not (isinstance(input_channels, int)
+                                                and input_channels >= 1):
+        problems.append(f"input_channels={input_channels!r} (a positive integer)")
     if not (isinstance(depth, int) and 1 <= depth <= 7):
         problems.append(f"depth={depth!r} (an integer from 1 to 7)")
     if not (isinstance(filters, int) and filters >= 1):
@@ -80,9 +84,9 @@ def conv_block(x, filters, *, kernel_size, n_convs, normalization, activation, n
 
 def build_unet(*, depth=4, filters=16, kernel_size=3, n_convs=2, dropout=0.0,
                normalization="batch", activation="relu", attention=False,
-               name="radio_unet"):
+               name="radio_unet", input_channels=1):
     """
-    Build a U-Net that maps (n, ny, nx, 1) images to (n, ny, nx, 1) probabilities.
+    Build a U-Net that maps (n, ny, nx, C) images to (n, ny, nx, 1) probabilities.
 
     Parameters
     ----------
@@ -106,6 +110,9 @@ def build_unet(*, depth=4, filters=16, kernel_size=3, n_convs=2, dropout=0.0,
         al. 2018), as the ``attention_unet`` backbone does.
     name : str, optional
         Model name.
+    input_channels : int, optional
+        Number of input channels C (a model card's input channels; 1, the
+        image alone, by default).
 
     Returns
     -------
@@ -117,13 +124,16 @@ def build_unet(*, depth=4, filters=16, kernel_size=3, n_convs=2, dropout=0.0,
     >>> model = build_unet(depth=2, filters=4)
     >>> model.output_shape
     (None, None, None, 1)
+    >>> build_unet(depth=2, filters=4, input_channels=2).input_shape
+    (None, None, None, 2)
     """
     import keras
 
-    _check_config(depth, filters, kernel_size, n_convs, dropout, normalization)
+    _check_config(depth, filters, kernel_size, n_convs, dropout, normalization,
+                  input_channels)
     block = dict(kernel_size=kernel_size, n_convs=n_convs, normalization=normalization,
                  activation=activation)
-    inputs = keras.Input(shape=(None, None, 1), name="image")
+    inputs = keras.Input(shape=(None, None, input_channels), name="image")
     x = inputs
     skips = []
     for level in range(depth):

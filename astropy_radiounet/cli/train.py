@@ -26,6 +26,14 @@ def add_parser(subparsers):
                         help="train on this training set (from 'radiounet simulate "
                              "training-set' with the same recipe) instead of simulating "
                              "the training pairs")
+    parser.add_argument("--input-channels", nargs="+", default=None, metavar="CHANNEL",
+                        help="the network's input channels, replacing the config's (e.g. "
+                             "'image peak_snr': the image at the model's beam and the "
+                             "full-resolution peak signal-to-noise ratio)")
+    parser.add_argument("--warm-start", default=None, metavar="MODEL",
+                        help="start from a trained model instead of random weights: "
+                             "'default' (the shipped model) or a model card; its weights "
+                             "are copied, new input channels start at zero")
     parser.add_argument("--print-config", action="store_true",
                         help="print the config (default recipe if none given) and stop")
     add_progress_option(parser)
@@ -43,6 +51,14 @@ def run(args):
     from ..training.fit import train
 
     config = training_config(args.config)
+    try:
+        if args.input_channels:
+            config.input_channels = tuple(args.input_channels)
+        if args.warm_start:
+            config.warm_start = args.warm_start
+        config.check()
+    except (TypeError, ValueError) as exc:
+        raise CommandError(f"cannot use the training config: {exc}") from exc
     if args.print_config:
         print(json.dumps(asdict(config), indent=2))
         return 0

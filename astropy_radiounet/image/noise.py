@@ -171,6 +171,31 @@ class NoiseMap:
         """
         ys = np.arange(*rows.indices(self.shape[0]))
         xs = np.arange(*cols.indices(self.shape[1]))
+        return self.at(ys, xs)
+
+    def at(self, ys, xs):
+        """
+        Noise on the grid of pixel coordinates ``ys`` x ``xs``, which may be fractional.
+
+        Parameters
+        ----------
+        ys, xs : array_like
+            1-D row and column coordinates (0-based pixels; those beyond
+            the image take the value at its edge).
+
+        Returns
+        -------
+        sigma : `~numpy.ndarray`
+            float32 array of shape ``(len(ys), len(xs))``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from astropy_radiounet.image import NoiseMap
+        >>> noise = NoiseMap(np.array([[1.0, 3.0]]), box_size=10, shape=(10, 20))
+        >>> noise.at([0.0], [4.5, 9.5, 14.5]).tolist()
+        [[1.0, 2.0, 3.0]]
+        """
         fy = np.interp(ys, self._centres[0], np.arange(len(self._centres[0])))
         fx = np.interp(xs, self._centres[1], np.arange(len(self._centres[1])))
         y0 = np.floor(fy).astype(int)

@@ -1,6 +1,7 @@
 """
 Models: the model card (what a set of weights is, how it was trained and how to feed
-it), its probability calibration and input normalisation, and the pretrained models
+it), its input channels, probability calibration and input normalisation, and the
+pretrained models
 shipped with the package (one ``<backbone>.json`` card and one
 ``<backbone>.weights.h5`` file per backbone that has a default).
 
@@ -9,11 +10,12 @@ weights.
 """
 
 from .calibration import ProbabilityCalibration
-from .card import (ModelCard, default_detection_threshold, file_sha256, load_model,
+from .card import (ModelCard, default_detection_threshold, file_sha256, find_card, load_model,
                    save_model)
+from .channels import DEFAULT_INPUT_CHANNELS, INPUT_CHANNELS
 from .normalisation import LogNormalisation
 from .pretrained import MODELS_DIR, default_card_path, default_weights
 
-__all__ = ["ModelCard", "load_model", "save_model", "default_detection_threshold",
-           "file_sha256", "ProbabilityCalibration", "LogNormalisation", "MODELS_DIR",
-           "default_card_path", "default_weights"]
+__all__ = ["ModelCard", "load_model", "save_model", "find_card", "default_detection_threshold",
+           "file_sha256", "ProbabilityCalibration", "LogNormalisation", "INPUT_CHANNELS",
+           "DEFAULT_INPUT_CHANNELS", "MODELS_DIR", "default_card_path", "default_weights"]

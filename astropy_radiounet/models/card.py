@@ -25,10 +25,12 @@ from ..exceptions import MissingMetadataWarning
 from ..image.beams import check_beam
 from ..utils.validation import PositiveInteger, PositiveNumber, Probability
 from .calibration import ProbabilityCalibration
+from .channels import DEFAULT_INPUT_CHANNELS, check_input_channels
 from .normalisation import LogNormalisation
 from .pretrained import default_weights
 
-__all__ = ["ModelCard", "load_model", "save_model", "default_detection_threshold", "file_sha256"]
+__all__ = ["ModelCard", "load_model", "save_model", "find_card", "default_detection_threshold",
+           "file_sha256"]
 
 CARD_FORMAT = 1
 
@@ -77,6 +79,11 @@ class ModelCard:
         ``pa_deg``.
     normalisation : `~astropy_radiounet.models.LogNormalisation`
         Input normalisation.
+    input_channels : tuple of str
+        The network's input channels, in order
+        (`~astropy_radiounet.models.channels.INPUT_CHANNELS`): ``('image',)``,
+        the image at the model's grid and beam, by default and for every card
+        that names none (all cards before version 0.3).
     noise_box_size : int
         Box size, in model pixels, of the local noise estimate.
     threshold : float
@@ -108,6 +115,7 @@ class ModelCard:
     pixel_scale: u.Quantity | None = None
     beam: Beam | None = None
     normalisation: LogNormalisation = field(default_factory=LogNormalisation)
+    input_channels: tuple = DEFAULT_INPUT_CHANNELS
     noise_box_size: int = 64
     threshold: float = 0.5
     detection_ratio_threshold: float | None = None
@@ -142,6 +150,10 @@ class ModelCard:
                                 f"got {getattr(self, key)!r}")
         if self.weights is not None and not isinstance(self.weights, str):
             problems.append(f"weights must be a file name or null; got {self.weights!r}")
+        try:
+            self.input_channels = check_input_channels(self.input_channels)
+        except ValueError as exc:
+            problems.append(str(exc).rstrip("."))
         if self.pixel_scale is not None:
             try:
                 PositiveNumber().validate(self.pixel_scale.to_value(u.arcsec))
@@ -190,6 +202,7 @@ class ModelCard:
                                    else self.pixel_scale.to_value(u.arcsec)),
             "beam": beam,
             "normalisation": self.normalisation.to_dict(),
+            "input_channels": list(self.input_channels),
             "noise_box_size": self.noise_box_size,
             "threshold": self.threshold,
             "detection_ratio_threshold": self.detection_ratio_threshold,
@@ -211,7 +224,9 @@ class ModelCard:
         ``calibration``) but is absent is assumed as in
         ``ASSUMED_WHEN_ABSENT``, with a
         `~astropy_radiounet.exceptions.MissingMetadataWarning`; an explicit
-        ``null`` is the card's own statement and is used quietly.
+        ``null`` is the card's own statement and is used quietly.  A card
+        without ``input_channels`` has the one channel ``["image"]``, quietly:
+        every card written before channels were declared is such a card.
 
         Raises
         ------
@@ -338,7 +353,51 @@ def _card_for_weights(weights):
     raise ValueError(msg)
 
 
-def load_model(backbone="unet", weights="default", *, config=None, seed=None):
+def find_card(weights, *, backbone="unet"):
+    """
+    The model card a ``weights`` argument names, without loading the weights.
+
+    Parameters
+    ----------
+    weights : {'default'}, path or `ModelCard`
+        ``'default'``: the card shipped for ``backbone``; a path: a model
+        card (``.json``) or a ``.weights.h5`` file with its card beside it; a
+        card is returned as it is.
+    backbone : str, optional
+        Registered backbone name, for ``'default'``.
+
+    Returns
+    -------
+    card : `ModelCard`
+
+    Raises
+    ------
+    ValueError
+        If no default model ships for the backbone, or the card is
+        unreadable.
+
+    Examples
+    --------
+    >>> from astropy_radiounet.models.card import find_card
+    >>> find_card("default").input_channels
+    ('image',)
+    """
+    if isinstance(weights, ModelCard):
+        return weights
+    if isinstance(weights, str) and weights == "default":
+        default = default_weights(backbone)
+        if default is None:
+            msg = (f"No trained default model ships for backbone {backbone!r} in this version "
+                   f"of astropy_radiounet.  Pass weights= a model card (.json) or .weights.h5 "
+                   f"file of your own (see `radiounet train`), or weights=None for random "
+                   f"weights (tests and benchmarks only).")
+            raise ValueError(msg)
+        return ModelCard.read(default)
+    return _card_for_weights(weights)
+
+
+def load_model(backbone="unet", weights="default", *, config=None, seed=None,
+               input_channels=None):
     """
     Build a backbone and load its weights.
 
@@ -357,6 +416,9 @@ def load_model(backbone="unet", weights="default", *, config=None, seed=None):
         Backbone configuration for ``weights=None``.
     seed : int, optional
         Seed of the random initialisation.
+    input_channels : sequence of str, optional
+        Input channels of the card for ``weights=None`` (``('image',)`` by
+        default); a trained model's card declares its own.
 
     Returns
     -------
@@ -377,26 +439,16 @@ def load_model(backbone="unet", weights="default", *, config=None, seed=None):
             keras.utils.set_random_seed(int(seed))
         card = ModelCard(name=f"{backbone} (random weights)", backbone=backbone,
                          config=spec.config(config),
+                         input_channels=input_channels or DEFAULT_INPUT_CHANNELS,
                          description="Random initialisation: for tests and benchmarks only.")
-        return spec.build(card.config), card
-    if isinstance(weights, str) and weights == "default":
-        default = default_weights(backbone)
-        if default is None:
-            msg = (f"No trained default model ships for backbone {backbone!r} in this version "
-                   f"of astropy_radiounet.  Pass weights= a model card (.json) or .weights.h5 "
-                   f"file of your own (see `radiounet train`), or weights=None for random "
-                   f"weights (tests and benchmarks only).")
-            raise ValueError(msg)
-        card = ModelCard.read(default)
-    elif isinstance(weights, ModelCard):
-        card = weights
-    else:
-        card = _card_for_weights(weights)
-    if config:
-        msg = "config= applies only to weights=None; a model card fixes its own config."
+        return spec.build(card.config, input_channels=len(card.input_channels)), card
+    card = find_card(weights, backbone=backbone)
+    if config or input_channels:
+        msg = ("config= and input_channels= apply only to weights=None; a model card fixes "
+               "its own config and input channels.")
         raise ValueError(msg)
     spec = get_backbone(card.backbone)
-    model = spec.build(card.config)
+    model = spec.build(card.config, input_channels=len(card.input_channels))
     weights_path = card.weights_path
     if weights_path is None:
         msg = f"The model card {str(card.path)!r} names no weights file."
@@ -447,7 +499,8 @@ def save_model(model, card, directory, *, stem=None):
     if getattr(model, "optimizer", None) is not None:
         # A compiled model would save its optimizer's state too (three times the
         # size); the card describes an inference model, so save a clean copy.
-        clean = get_backbone(card.backbone).build(card.config)
+        clean = get_backbone(card.backbone).build(card.config,
+                                                  input_channels=len(card.input_channels))
         clean.set_weights(model.get_weights())
         model = clean
     model.save_weights(weights_path)

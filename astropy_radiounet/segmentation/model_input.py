@@ -19,6 +19,8 @@ from astropy.wcs.utils import proj_plane_pixel_scales
 
 from ..exceptions import ImplausibleDataWarning, MissingMetadataWarning, ResolutionWarning
 from ..image.beams import BEAM_EXAMPLE, beam_pixel_covariance, pixel_scale
+from ..models.channels import (DEFAULT_INPUT_CHANNELS, INPUT_CHANNELS, check_input_channels,
+                               estimate_input_noise, needs_input_noise, read_channels)
 from ..models.normalisation import LogNormalisation
 from ..image.noise import NoiseMap
 from ..image.resampling import match_beam, model_grid_shape, to_model_grid
@@ -298,12 +300,23 @@ class ModelInput:
         Model pixel size over input pixel size.
     normalisation : `~astropy_radiounet.models.LogNormalisation`
         The model's normalisation.
+    channels : tuple of str
+        The model's input channels (`~astropy_radiounet.models.channels.INPUT_CHANNELS`),
+        in the order the network takes them.
+    plane : `~astropy_radiounet.image.ImagePlane` or `None`
+        The input at its own resolution, read by the full-resolution
+        channels (``'peak_snr'``).
+    input_noise : `~astropy_radiounet.image.NoiseMap` or `None`
+        The local noise of ``plane``, when a channel needs it.
     """
 
     image: object
     noise: NoiseMap
     factor: float
     normalisation: LogNormalisation
+    channels: tuple = DEFAULT_INPUT_CHANNELS
+    plane: object = None
+    input_noise: NoiseMap | None = None
 
     @property
     def shape(self):
@@ -311,9 +324,25 @@ class ModelInput:
         return self.image.shape
 
     def normalised(self, rows=slice(None), cols=slice(None)):
-        """The normalised network input for part of the model grid (float32)."""
-        values, valid = self.image.read(rows, cols)
-        return self.normalisation(values, valid, self.noise(rows, cols))
+        """The normalised image (the ``'image'`` channel) for part of the model grid (float32)."""
+        return INPUT_CHANNELS["image"].read(self, rows, cols)
+
+    def network_input(self, rows=slice(None), cols=slice(None)):
+        """
+        The network's input for part of the model grid: its channels, stacked.
+
+        Parameters
+        ----------
+        rows, cols : slice, optional
+            The window of the model grid; all of it by default.
+
+        Returns
+        -------
+        channels : `~numpy.ndarray`
+            float32 array of shape (ny, nx, len(channels)); for a model with
+            the one ``'image'`` channel, `normalised` with a channel axis.
+        """
+        return read_channels(self, self.channels, rows, cols)
 
 
 def prepare_model_input(plane, card):
@@ -325,7 +354,8 @@ def prepare_model_input(plane, card):
     plane : `~astropy_radiounet.image.ImagePlane`
         The input (see `~astropy_radiounet.image.read_image`).
     card : `~astropy_radiounet.models.ModelCard`
-        The model's card: pixel scale, beam, noise box and normalisation.
+        The model's card: pixel scale, beam, noise box, normalisation and
+        input channels.
 
     Returns
     -------
@@ -349,5 +379,9 @@ def prepare_model_input(plane, card):
     _check_values(plane)
     image = on_model_grid(plane, card, factor)
     noise = NoiseMap.estimate(image, box_size=card.noise_box_size)
+    channels = check_input_channels(card.input_channels)  # changed since the card was made?
+    input_noise = (estimate_input_noise(plane, card.noise_box_size, factor)
+                   if needs_input_noise(channels) else None)
     return ModelInput(image=image, noise=noise, factor=factor,
-                      normalisation=card.normalisation)
+                      normalisation=card.normalisation, channels=channels, plane=plane,
+                      input_noise=input_noise)

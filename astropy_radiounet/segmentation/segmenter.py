@@ -29,8 +29,10 @@ class RadioUNetSegmenter(SegmenterBase):
     The segmenter reads the image (FITS path, HDU, NDData, Quantity or
     array), brings it to the pixel scale and beam its model was trained at
     (flux-conserving resampling, then convolution to the model's beam),
-    normalises it by the local noise with a logarithmic stretch, runs the
-    model over overlapping tiles and returns the per-pixel probability of
+    normalises it by the local noise with a logarithmic stretch (and makes
+    any further input channels its model card declares, such as the
+    full-resolution peak signal-to-noise ratio), runs the model over
+    overlapping tiles and returns the per-pixel probability of
     diffuse emission on the input's own pixel grid.  Calling the segmenter
     thresholds that probability into a `~photutils.segmentation.SegmentationImage`.
 
@@ -172,15 +174,17 @@ class RadioUNetSegmenter(SegmenterBase):
         factor = model_input.factor
         log.info("image %s, model grid %s (factor %.3g), median noise %.3g Jy/beam",
                  plane.shape, model_input.shape, factor, model_input.noise.median)
-        source = model_input.normalised
+        source = model_input.network_input
+        n_channels = len(model_input.channels)
         layout = TileLayout(model_input.shape, self.tile_shape, self.halo, self.multiple)
         if factor == 1.0:
             predict_tiled(source, self._predict_batch, layout, batch_size=self.batch_size,
-                          out=out, progress_bar=self.progress_bar)
+                          out=out, progress_bar=self.progress_bar, n_channels=n_channels)
         else:
             on_model_grid = predict_tiled(source, self._predict_batch, layout,
                                           batch_size=self.batch_size,
-                                          progress_bar=self.progress_bar)
+                                          progress_bar=self.progress_bar,
+                                          n_channels=n_channels)
             to_input_grid(on_model_grid, factor, plane.shape, out=out)
         plane.blank_into(out)
         return out

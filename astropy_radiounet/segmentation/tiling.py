@@ -77,7 +77,7 @@ class TileLayout:
             for x in range(0, self.image_shape[1], self.core_shape[1]):
                 yield y, x
 
-    def read_tile(self, source, corner):
+    def read_tile(self, source, corner, *, n_channels=None):
         """
         Cut the tile around a core from ``source``, zero outside the image.
 
@@ -85,16 +85,19 @@ class TileLayout:
         ----------
         source : callable
             ``source(rows, cols)`` returns the float32 input for slices inside
-            the image.
+            the image: of shape (ny, nx), or (ny, nx, n_channels).
         corner : tuple of int
             The core's (y, x) corner.
+        n_channels : int, optional
+            Number of channels of the source; `None` for a 2-D source.
 
         Returns
         -------
         tile : `~numpy.ndarray`
-            Array of ``tile_shape``.
+            Array of ``tile_shape``, followed by ``n_channels`` if given.
         """
-        tile = np.zeros(self.tile_shape, dtype=np.float32)
+        channels = () if n_channels is None else (int(n_channels),)
+        tile = np.zeros(self.tile_shape + channels, dtype=np.float32)
         bounds = []
         for start, size, n in zip(corner, self.tile_shape, self.image_shape):
             lo = start - self.halo
@@ -114,7 +117,7 @@ class TileLayout:
 
 
 def predict_tiled(source, predict_batch, layout, *, batch_size=4, out=None,
-                  progress_bar=False, description="tiles"):
+                  progress_bar=False, description="tiles", n_channels=None):
     """
     Predict over an image tile by tile.
 
@@ -122,10 +125,11 @@ def predict_tiled(source, predict_batch, layout, *, batch_size=4, out=None,
     ----------
     source : callable
         ``source(rows, cols)`` returns the network input for a part of the
-        image (float32).
+        image (float32): of shape (ny, nx), or (ny, nx, n_channels) when
+        ``n_channels`` is given.
     predict_batch : callable
-        Maps a float32 batch of shape (n, ty, tx, 1) to predictions of the
-        same shape.
+        Maps a float32 batch of shape (n, ty, tx, C) to predictions of shape
+        (n, ty, tx, 1); C is ``n_channels``, or 1 for a 2-D source.
     layout : `TileLayout`
         Where the tiles lie.
     batch_size : int, optional
@@ -137,6 +141,9 @@ def predict_tiled(source, predict_batch, layout, *, batch_size=4, out=None,
         Show a tqdm progress bar.
     description : str, optional
         Label of the progress bar.
+    n_channels : int, optional
+        Number of channels of the source (a model's input channels); `None`
+        for a source of 2-D maps.
 
     Returns
     -------
@@ -156,9 +163,13 @@ def predict_tiled(source, predict_batch, layout, *, batch_size=4, out=None,
               disable=not progress_bar, leave=False) as bar:
         for first in range(0, len(corners), batch_size):
             chunk = corners[first:first + batch_size]
-            batch = np.zeros((batch_size, *layout.tile_shape, 1), dtype=np.float32)
+            batch = np.zeros((batch_size, *layout.tile_shape, n_channels or 1),
+                             dtype=np.float32)
             for i, corner in enumerate(chunk):
-                batch[i, ..., 0] = layout.read_tile(source, corner)
+                if n_channels is None:
+                    batch[i, ..., 0] = layout.read_tile(source, corner)
+                else:
+                    batch[i] = layout.read_tile(source, corner, n_channels=n_channels)
             prediction = np.asarray(predict_batch(batch))
             for i, corner in enumerate(chunk):
                 image_slices, tile_slices = layout.core_slices(corner)

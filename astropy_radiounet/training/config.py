@@ -17,6 +17,7 @@ import numpy as np
 from radio_beam import Beam
 
 from ..models.card import ModelCard
+from ..models.channels import DEFAULT_INPUT_CHANNELS, check_input_channels
 from ..models.normalisation import LogNormalisation
 from ..utils.validation import PositiveNumber
 
@@ -130,6 +131,11 @@ class TrainingConfig:
         Normalisation: signal-to-noise ratio that maps to 1.
     noise_box_size : int
         Local-noise box, in model pixels.
+    input_channels : tuple of str
+        The network's input channels, in order
+        (`~astropy_radiounet.models.channels.INPUT_CHANNELS`):
+        ``('image',)`` by default, ``('image', 'peak_snr')`` to give the
+        network the full-resolution peak signal-to-noise ratio too.
     tile_size : int
         Side of the training tiles, in model pixels (a multiple of 2**depth).
     n_train, n_val : int
@@ -149,6 +155,16 @@ class TrainingConfig:
     bce_weight, tversky_weight, tversky_alpha, tversky_beta : float
         Loss: BCE + Tversky with these weights (>= 0, not both 0); alpha
         and beta, in [0, 1], weigh the false positives and negatives.
+    hard_negative_weight : float
+        Loss weight of the hard negatives: pixels outside the truth mask on
+        a radio galaxy or an imaging artefact (see ``hard_negative_level``),
+        which the network must learn not to mark.  1 (the default) weighs
+        them as any other pixel: the plain loss.
+    hard_negative_level : float
+        Where the hard negatives are, in units of the local noise at the
+        survey's resolution: a radio galaxy's footprint
+        (`~astropy_radiounet.simulation.SimulatedField.radio_galaxy_footprints`)
+        and artefacts brighter than this, on every model pixel they touch.
     learning_rate : float
         Adam learning rate.
     epochs, batch_size, patience : int
@@ -165,6 +181,12 @@ class TrainingConfig:
         best validation loss are kept.
     seed : int
         Seed of the data and of the weights' initialisation.
+    warm_start : str or None
+        Start from a trained model instead of random weights: ``'default'``
+        (the shipped model) or the path of a model card; its weights are
+        copied, and the input kernels of channels it did not have start at
+        zero (`~astropy_radiounet.training.warm_start_model`).  The model's
+        backbone, grid, beam and normalisation must be the config's.
     """
 
     name: str = "unet"
@@ -175,6 +197,7 @@ class TrainingConfig:
     beam_arcsec: float = 20.0
     snr_max: float = 1000.0
     noise_box_size: int = 64
+    input_channels: tuple = DEFAULT_INPUT_CHANNELS
     tile_size: int = 128
     n_train: int = 2000
     n_val: int = 300
@@ -184,6 +207,8 @@ class TrainingConfig:
     tversky_weight: float = 1.0
     tversky_alpha: float = 0.5
     tversky_beta: float = 0.5
+    hard_negative_weight: float = 1.0
+    hard_negative_level: float = 0.5
     learning_rate: float = 1e-3
     epochs: int = 40
     batch_size: int = 16
@@ -191,8 +216,11 @@ class TrainingConfig:
     reduce_lr_patience: int | None = None
     max_minutes: float | None = 105.0
     seed: int = 0
+    warm_start: str | None = None
 
     def __post_init__(self):
+        if isinstance(self.input_channels, list):  # as read from JSON
+            self.input_channels = tuple(self.input_channels)
         if isinstance(self.field, dict):  # record the sky version (SKY_VERSION_KEYWORDS)
             self.field = {**_sky_version(), **self.field}
         self.check()
@@ -257,6 +285,7 @@ class TrainingConfig:
             msg = ("tversky_alpha and tversky_beta are both 0, so the Tversky loss is constant; "
                    "give one a positive weight (0.5 and 0.5 is the Dice loss).")
             raise ValueError(msg)
+        self._check_new_settings()
         check_field_keywords(self.field)
         try:
             json.dumps(self.field)
@@ -265,6 +294,26 @@ class TrainingConfig:
                    f"model (angles in arcsec, noise in uJy/beam, masses in solar masses, all "
                    f"as plain numbers): {exc}.")
             raise TypeError(msg) from None
+
+    def _check_new_settings(self):
+        """Check the input channels, the hard-negative weighting and the warm start."""
+        self.input_channels = check_input_channels(self.input_channels)
+        if not (_is_number(self.hard_negative_weight) and self.hard_negative_weight > 0):
+            msg = (f"hard_negative_weight={self.hard_negative_weight!r} must be a finite "
+                   f"positive number: the loss weight of radio galaxies and artefacts outside "
+                   f"the truth (1 for the plain loss, e.g. 3 to weigh them three times).")
+            raise ValueError(msg)
+        PositiveNumber().validate(self.hard_negative_level, "hard_negative_level")
+        if self.warm_start is not None and not (isinstance(self.warm_start, str)
+                                                and self.warm_start.strip()):
+            msg = (f"warm_start={self.warm_start!r} must be None (random initial weights), "
+                   f"'default' (the shipped model) or the path of a model card (.json).")
+            raise ValueError(msg)
+
+    @property
+    def hard_negatives(self):
+        """Whether the loss weighs hard negatives (``hard_negative_weight`` is not 1)."""
+        return self.hard_negative_weight != 1
 
     @classmethod
     def read(cls, path):
@@ -306,7 +355,7 @@ class TrainingConfig:
             pixel_scale=self.pixel_scale_arcsec * u.arcsec,
             beam=Beam(self.beam_arcsec * u.arcsec),
             normalisation=LogNormalisation(snr_max=self.snr_max),
-            noise_box_size=self.noise_box_size,
+            input_channels=self.input_channels, noise_box_size=self.noise_box_size,
             training={"config": asdict(self), "data": "astropy_radiounet.simulation"})
 
     def field_factor(self):

@@ -92,6 +92,11 @@ def train(config, output_dir, *, parallel=False, progress_bar=True, cache_dir=No
     """
     Train a model from a config and write its directory.
 
+    The network starts from random weights, or from a trained model when
+    ``config.warm_start`` names one (`~astropy_radiounet.training.warm_start_model`:
+    its weights, with zero input kernels for the channels it lacks); the loss
+    weighs hard negatives when ``config.hard_negative_weight`` is not 1.
+
     Parameters
     ----------
     config : `TrainingConfig` or path
@@ -123,7 +128,6 @@ def train(config, output_dir, *, parallel=False, progress_bar=True, cache_dir=No
     """
     import keras
 
-    from ..backbones import get_backbone
     from ..models.calibration import ProbabilityCalibration
     from ..models.card import save_model
 
@@ -131,17 +135,7 @@ def train(config, output_dir, *, parallel=False, progress_bar=True, cache_dir=No
         config = TrainingConfig.read(config)
     config.check()  # again: a config's settings can be changed after it was made
     output_dir = Path(output_dir)
-    existing = [path for path in (output_dir / f"{config.name}{suffix}" for suffix in
-                                  (".json", ".weights.h5", ".config.json", ".curves.png"))
-                if path.exists()]
-    if existing and not overwrite:
-        raise OutputExistsError(existing)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    multiple, _ = get_backbone(config.backbone).geometry(config.backbone_config)
-    if config.tile_size % multiple:
-        msg = (f"tile_size={config.tile_size} must be a multiple of {multiple} for this "
-               f"backbone configuration.")
-        raise ValueError(msg)
+    _check_before_work(config, output_dir, overwrite)
     started = time.perf_counter()
     (x_train, y_train), (x_val, y_val), from_cache = _training_data(
         config, cache_dir, training_set, parallel=parallel, progress_bar=progress_bar)
@@ -151,6 +145,7 @@ def train(config, output_dir, *, parallel=False, progress_bar=True, cache_dir=No
     if training_set is not None:
         card.training["training_set"] = {"path": str(training_set), "n": len(x_train)}
     model = _compiled_model(config, card)
+    truth_val = y_val[..., :1]  # without the pixel weights, if any
     steps = max(1, len(x_train) // config.batch_size)
     history = model.fit(
         _augmented_batches(x_train, y_train, config.batch_size, config.seed),
@@ -163,57 +158,145 @@ def train(config, output_dir, *, parallel=False, progress_bar=True, cache_dir=No
         model.load_weights(best)
         best.unlink()
     raw = model.predict(x_val, batch_size=config.batch_size, verbose=0)
-    card.calibration = ProbabilityCalibration.fit(y_val, raw)
-    card.metrics = {
-        # Optimistic: the calibration was fitted on these same validation tiles.
-        "validation_pixels": pixel_metrics(y_val, card.calibrate(raw)),
-        "validation_note": "measured on the validation tiles the calibration was fitted on",
-        "epochs_run": len(history.history["loss"]),
-        "best_val_loss": float(min(history.history["val_loss"])),
-        # Seconds to simulate the tiles, or to read them from the cache.
-        "simulation_seconds": round(simulated - started, 1),
-        "tiles_from_cache": from_cache,
-        "training_seconds": round(time.perf_counter() - simulated, 1),
-        "keras_backend": keras.backend.backend(),
-    }
+    card.calibration = ProbabilityCalibration.fit(truth_val, raw)
+    card.metrics = _measured(card, truth_val, raw, history.history,
+                             (started, simulated, time.perf_counter()), from_cache)
     card_path = save_model(model, card, output_dir, stem=config.name)
     config.write(output_dir / f"{config.name}.config.json")
     _plot_curves(history.history, output_dir / f"{config.name}.curves.png")
     return card_path
 
 
+def _measured(card, truth, raw, history, times, from_cache):
+    """The metrics of a trained model's card (``times``: start, data ready, end)."""
+    import keras
+
+    started, simulated, ended = times
+    return {
+        # Optimistic: the calibration was fitted on these same validation tiles.
+        "validation_pixels": pixel_metrics(truth, card.calibrate(raw)),
+        "validation_note": "measured on the validation tiles the calibration was fitted on",
+        "epochs_run": len(history["loss"]),
+        "best_val_loss": float(min(history["val_loss"])),
+        # Seconds to simulate the tiles, or to read them from the cache.
+        "simulation_seconds": round(simulated - started, 1),
+        "tiles_from_cache": from_cache,
+        "training_seconds": round(ended - simulated, 1),
+        "keras_backend": keras.backend.backend(),
+    }
+
+
+def _check_before_work(config, output_dir, overwrite):
+    """
+    Refuse, before anything is simulated, outputs that exist, a tile size the
+    backbone cannot take and a warm start from a model of another input; make
+    the output directory.
+    """
+    from ..backbones import get_backbone
+
+    existing = [path for path in (output_dir / f"{config.name}{suffix}" for suffix in
+                                  (".json", ".weights.h5", ".config.json", ".curves.png"))
+                if path.exists()]
+    if existing and not overwrite:
+        raise OutputExistsError(existing)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    multiple, _ = get_backbone(config.backbone).geometry(config.backbone_config)
+    if config.tile_size % multiple:
+        msg = (f"tile_size={config.tile_size} must be a multiple of {multiple} for this "
+               f"backbone configuration.")
+        raise ValueError(msg)
+    if config.warm_start is not None:
+        _check_warm_start(config, config.card())
+
+
 def _training_data(config, cache_dir, training_set, *, parallel, progress_bar):
-    """The training and validation pairs, and whether they all came from the cache."""
+    """
+    The training and validation pairs, and whether they all came from the cache.
+
+    With hard negatives weighted, the truth has a second channel: each
+    pixel's loss weight (`~astropy_radiounet.training.losses.with_pixel_weights`).
+    """
     validation_seed = config.seed + VALIDATION_SEED_OFFSET
+    hard = config.hard_negatives
     from_cache = cache_dir is not None and all(
         (cached_set_path(config, n, seed, cache_dir) / MANIFEST).is_file()
         for n, seed in ((config.n_train, config.seed), (config.n_val, validation_seed)))
     if training_set is None:
         train_pairs = training_pairs(config, config.n_train, seed=config.seed,
                                      cache_dir=cache_dir, parallel=parallel,
-                                     progress_bar=progress_bar)
+                                     progress_bar=progress_bar, hard_negatives=hard)
     else:
         train_pairs = _given_training_set(training_set, config, validation_seed)
     validation_pairs = training_pairs(config, config.n_val, seed=validation_seed,
                                       cache_dir=cache_dir, parallel=parallel,
-                                      progress_bar=progress_bar)
+                                      progress_bar=progress_bar, hard_negatives=hard)
+    if hard:
+        from .losses import with_pixel_weights
+
+        train_pairs, validation_pairs = (
+            (x, with_pixel_weights(y, negatives, config.hard_negative_weight))
+            for x, y, negatives in (train_pairs, validation_pairs))
     return train_pairs, validation_pairs, from_cache
 
 
 def _compiled_model(config, card):
-    """The backbone of the card, compiled with the recipe's loss and optimiser."""
+    """
+    The backbone of the card (random, or warm-started as the recipe says), compiled with
+    the recipe's loss and optimiser.
+    """
     import keras
 
     from ..backbones import get_backbone
     from .losses import MaskIoU, MaskPrecision, MaskRecall, combined_loss
 
-    model = get_backbone(config.backbone).build(card.config)
+    if config.warm_start is None:
+        model = get_backbone(config.backbone).build(card.config,
+                                                    input_channels=len(card.input_channels))
+    else:
+        model = _warm_started(config, card)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=combined_loss(bce_weight=config.bce_weight,
                                      tversky_weight=config.tversky_weight,
-                                     alpha=config.tversky_alpha, beta=config.tversky_beta),
+                                     alpha=config.tversky_alpha, beta=config.tversky_beta,
+                                     pixel_weights=config.hard_negatives),
                   metrics=[MaskIoU(), MaskPrecision(), MaskRecall()])
     return model
+
+
+def _warm_started(config, card):
+    """The recipe's network, warm-started from ``config.warm_start`` (recorded in the card)."""
+    from .warm_start import warm_start_model
+
+    model, start = warm_start_model(config.warm_start, input_channels=card.input_channels,
+                                    backbone_config=card.config)
+    card.training["warm_start"] = start.training["warm_start"]
+    return model
+
+
+def _check_warm_start(config, card):
+    """
+    Refuse, before any work, a warm start from a model of another backbone, grid, beam,
+    normalisation or noise box than the recipe's.
+    """
+    import astropy.units as u
+
+    from ..models.card import find_card
+
+    start = find_card(config.warm_start, backbone=config.backbone)
+    pairs = {"backbone": (start.backbone, card.backbone),
+             "pixel_scale": (start.pixel_scale, card.pixel_scale),
+             "beam": (start.beam, card.beam),
+             "normalisation": (start.normalisation, card.normalisation),
+             "noise_box_size": (start.noise_box_size, card.noise_box_size)}
+    differing = [f"{key} is {theirs} there and {ours} in the config"
+                 for key, (theirs, ours) in pairs.items()
+                 if not (u.isclose(theirs, ours) if key == "pixel_scale" and theirs is not None
+                         else theirs == ours)]
+    if differing:
+        msg = (f"warm_start={config.warm_start!r} is the model {start.name!r} of another "
+               f"input or backbone ({'; '.join(differing)}): set the config to the model's "
+               f"values, or train from random weights (warm_start None).")
+        raise ValueError(msg)
 
 
 def _callbacks(config, output_dir):
@@ -240,17 +323,17 @@ def _given_training_set(directory, config, validation_seed):
     """The pairs of a written training set, checked against the config."""
     import json
 
-    x, y = read_training_set(directory, config)
+    pairs = read_training_set(directory, config, hard_negatives=config.hard_negatives)
     seed = json.loads((Path(directory) / MANIFEST).read_text())["seed"]
     if seed == validation_seed:
         msg = (f"The training set {str(directory)!r} was made with seed {seed}, the seed of "
                f"this config's validation pairs; make it with another seed.")
         raise ValueError(msg)
-    if len(x) < config.batch_size:
-        msg = (f"The training set {str(directory)!r} has {len(x)} pairs, fewer than "
+    if len(pairs[0]) < config.batch_size:
+        msg = (f"The training set {str(directory)!r} has {len(pairs[0])} pairs, fewer than "
                f"batch_size={config.batch_size}; write more pairs or lower batch_size.")
         raise ValueError(msg)
-    return x, y
+    return pairs
 
 
 def calibrate(weights, *, n_tiles=300, seed=4242, parallel=False, progress_bar=False):

@@ -5,8 +5,10 @@ and training sets of them written to disk.
 Training pairs go through exactly the pipeline used at inference
 (`~astropy_radiounet.segmentation.prepare_model_input`): each simulated
 LoTSS field (1.5" pixels, 6" beam) is resampled to the model's grid,
-convolved to its beam and normalised by its local noise.  The truth is the
-simulated diffuse emission brought to the same grid and beam, where it
+convolved to its beam and normalised by its local noise, and its input
+channels are read as the segmenter reads them
+(`~astropy_radiounet.segmentation.ModelInput.network_input`).  The truth is
+the simulated diffuse emission brought to the same grid and beam, where it
 exceeds ``mask_snr`` times the local noise: emission the model can see at
 its resolution.
 """
@@ -53,7 +55,7 @@ def simulated_plane(field, data=None):
                                  beam=beam_from_header(field.header))
 
 
-def make_training_pair(config, seed, *, details=False):
+def make_training_pair(config, seed, *, details=False, hard_negatives=False):
     """
     One (input, truth) tile on the model grid.
 
@@ -68,18 +70,34 @@ def make_training_pair(config, seed, *, details=False):
         diffuse emission at each pixel, and the mask of the classical
         baseline (`~astropy_radiounet.segmentation.ClassicalSegmenter`), for
         evaluation.
+    hard_negatives : bool, optional
+        Also return the hard negatives: pixels outside the truth on a radio
+        galaxy or an artefact (see ``TrainingConfig.hard_negative_level``).
 
     Returns
     -------
     x : `~numpy.ndarray`
-        Normalised input, float32 (tile_size, tile_size).
+        Normalised input, float32 (tile_size, tile_size) for a recipe of the
+        one ``'image'`` channel, else (tile_size, tile_size, n_channels), the
+        channels in the order of ``config.input_channels``.
     y : `~numpy.ndarray`
-        Truth mask, float32 0/1, same shape.
+        Truth mask, float32 0/1, (tile_size, tile_size).
     labels, snr, baseline : `~numpy.ndarray`
         With ``details``: the diffuse source type
         (`~astropy_radiounet.simulation.LABELS`, 0 for none) covering most of
         each model pixel, the diffuse emission over the local noise, and the
         baseline's mask (float32 0/1).
+    hard : `~numpy.ndarray`
+        With ``hard_negatives`` (last): the hard negatives, float32 0/1.
+
+    Examples
+    --------
+    >>> from astropy_radiounet.training import TrainingConfig, make_training_pair
+    >>> config = TrainingConfig(tile_size=32, n_train=2, batch_size=2,
+    ...                         input_channels=("image", "peak_snr"))
+    >>> x, y = make_training_pair(config, 7)
+    >>> x.shape, y.shape
+    ((32, 32, 2), (32, 32))
     """
     from ..simulation import simulate_field
 
@@ -87,7 +105,9 @@ def make_training_pair(config, seed, *, details=False):
     simulated = simulate_field((size, size), seed=seed, **_field_keywords(config))
     card = config.card()
     model_input = prepare_model_input(simulated_plane(simulated), card)
-    x = model_input.normalised()
+    x = model_input.network_input()
+    if x.shape[-1] == 1:
+        x = x[..., 0]
     diffuse = on_model_grid(simulated_plane(simulated, simulated.diffuse_sky), card,
                             model_input.factor)
     values, valid = diffuse.read()
@@ -95,15 +115,33 @@ def make_training_pair(config, seed, *, details=False):
     y = snr > config.mask_snr
     tile = (slice(0, config.tile_size),) * 2
     pair = (x[tile].astype(np.float32), y[tile].astype(np.float32))
+    hard = ()
+    if hard_negatives:
+        hard = (_hard_negatives(simulated, model_input.factor, config.hard_negative_level,
+                                y)[tile],)
     if not details:
-        return pair
+        return (*pair, *hard)
     from ..segmentation.classical import ClassicalSegmenter
 
     labels = _labels_on_model_grid(simulated, model_input.factor)
     plane = simulated_plane(simulated)
     classical = ClassicalSegmenter(card=card).diffuse_on_model_grid(plane)[0]
     return (*pair, np.where(y, labels, 0)[tile].astype(np.int16),
-            snr[tile].astype(np.float32), classical[tile])
+            snr[tile].astype(np.float32), classical[tile], *hard)
+
+
+def _hard_negatives(simulated, factor, level, truth):
+    """
+    Model pixels outside the truth touched by a radio galaxy's footprint or
+    an artefact above ``level`` times the local noise (float32 0/1).
+    """
+    from ..image.resampling import to_model_grid
+
+    hard = simulated.radio_galaxy_footprints(level=level) > 0
+    with np.errstate(invalid="ignore"):
+        hard |= np.abs(simulated.artefacts) > level * simulated.rms
+    touched = to_model_grid(simulated_plane(simulated, hard), factor).values > 0
+    return (touched & ~truth).astype(np.float32)
 
 
 def _labels_on_model_grid(simulated, factor):
@@ -121,16 +159,19 @@ def _labels_on_model_grid(simulated, factor):
 
 
 def _pairs_worker(task):
-    config, seeds, details = task
-    return [make_training_pair(config, seed, details=details) for seed in seeds]
+    config, seeds, details, hard_negatives = task
+    return [make_training_pair(config, seed, details=details, hard_negatives=hard_negatives)
+            for seed in seeds]
 
 
-def make_training_pairs(config, n, *, seed, parallel=False, progress_bar=False, details=False):
+def make_training_pairs(config, n, *, seed, parallel=False, progress_bar=False, details=False,
+                        hard_negatives=False):
     """
     Many training pairs, deterministic by seed whatever ``parallel`` is.
 
     With ``details``, the per-pixel source types, signal-to-noise ratios and
-    baseline masks of `make_training_pair` are returned too.
+    baseline masks of `make_training_pair` are returned too, and with
+    ``hard_negatives`` its hard negatives (last).
 
     Parameters
     ----------
@@ -147,34 +188,47 @@ def make_training_pairs(config, n, *, seed, parallel=False, progress_bar=False, 
         Show the simulation's progress.
     details : bool, optional
         Also return the details of `make_training_pair`.
+    hard_negatives : bool, optional
+        Also return the hard negatives of `make_training_pair`.
 
     Returns
     -------
-    x, y : `~numpy.ndarray`
-        Arrays of shape (n, tile, tile, 1).
+    x : `~numpy.ndarray`
+        Array of shape (n, tile, tile, n_channels).
+    y : `~numpy.ndarray`
+        Array of shape (n, tile, tile, 1).
     labels, snr, baseline : `~numpy.ndarray`
         With ``details``: arrays of shape (n, tile, tile).
+    hard : `~numpy.ndarray`
+        With ``hard_negatives``: array of shape (n, tile, tile, 1).
     """
     from tqdm.auto import tqdm
 
     parallel = check_parallel(parallel)
     seeds = np.random.SeedSequence(seed).spawn(n)
-    tasks = [(config, seeds[i:i + 16], details) for i in range(0, n, 16)]
+    tasks = [(config, seeds[i:i + 16], details, hard_negatives) for i in range(0, n, 16)]
     with tqdm(total=n, desc="simulating", unit="tile", disable=not progress_bar) as bar:
         results = map_tasks(_pairs_worker, tasks, parallel,
                             on_done=lambda task: bar.update(len(task[1])))
     pairs = [pair for chunk in results for pair in chunk]
-    x = np.stack([p[0] for p in pairs])[..., np.newaxis]
+    x = np.stack([p[0] for p in pairs])
+    if x.ndim == 3:  # the one 'image' channel
+        x = x[..., np.newaxis]
     y = np.stack([p[1] for p in pairs])[..., np.newaxis]
-    if not details:
-        return x, y
-    return (x, y, *(np.stack([p[k] for p in pairs]) for k in (2, 3, 4)))
+    extra = [np.stack([p[k] for p in pairs]) for k in (2, 3, 4)] if details else []
+    if hard_negatives:
+        extra.append(np.stack([p[-1] for p in pairs])[..., np.newaxis])
+    return (x, y, *extra)
 
 
 #: The TrainingConfig values that determine a pair (the data recipe); a
 #: training set records them and is used only with a config that agrees.
 DATA_RECIPE_KEYS = ("pixel_scale_arcsec", "beam_arcsec", "snr_max", "noise_box_size",
-                    "tile_size", "mask_snr", "field")
+                    "tile_size", "mask_snr", "field", "input_channels", "hard_negative_level")
+
+#: What a training set written before an entry of the data recipe existed was
+#: made with (its manifest lacks the entry).
+RECIPE_WHEN_ABSENT = {"input_channels": ["image"], "hard_negative_level": None}
 
 #: The manifest of a written training set.
 MANIFEST = "training_set.json"
@@ -183,8 +237,16 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def data_recipe(config):
-    """The values of a `TrainingConfig` that determine its training pairs."""
+    """
+    The values of a `TrainingConfig` that determine its training pairs.
+
+    ``input_channels`` is a list, and ``hard_negative_level`` is `None` when
+    the recipe does not weigh hard negatives (no hard negatives are made).
+    """
     values = asdict(config)
+    values["input_channels"] = list(config.input_channels)
+    if not config.hard_negatives:
+        values["hard_negative_level"] = None
     return {key: values[key] for key in DATA_RECIPE_KEYS}
 
 
@@ -209,17 +271,21 @@ def write_training_set(directory, config, n, *, seed, parallel=False, shard_size
     ``training_set=`` (``radiounet train --training-set``), and the form in
     which ``train(cache_dir=...)`` keeps its pairs: ``.npz`` shards
     ``pairs_NNNNN.npz`` of ``x`` (normalised input, float32) and ``y`` (truth
-    mask, uint8), each of shape ``(m, tile_size, tile_size)``, and a manifest
-    (``training_set.json``) with the data recipe, ``n`` and ``seed``.  Pair
-    ``i`` is the same whatever ``parallel`` and ``shard_size``.
+    mask, uint8), each of shape ``(m, tile_size, tile_size)`` (``x`` of
+    ``(m, tile_size, tile_size, n_channels)`` for a recipe of several input
+    channels), with ``hard`` (uint8, the hard negatives) when the recipe
+    weighs them, and a manifest (``training_set.json``) with the data recipe
+    (its ``input_channels`` among it), ``n`` and ``seed``.  Pair ``i`` is the
+    same whatever ``parallel`` and ``shard_size``.
 
     Parameters
     ----------
     directory : str or path
         Output directory (created).
     config : `TrainingConfig`
-        The recipe; only its data recipe (grid, beam, normalisation, tile
-        size, truth level, field keywords) matters.
+        The recipe; only its data recipe (grid, beam, normalisation, input
+        channels, tile size, truth level, field keywords, hard-negative
+        level) matters.
     n : int
         Number of pairs.
     seed : int
@@ -264,17 +330,12 @@ def write_training_set(directory, config, n, *, seed, parallel=False, shard_size
     existing = sorted([*directory.glob(MANIFEST), *directory.glob("pairs_*.npz")])
     if existing and not overwrite:
         raise OutputExistsError(existing)
-    x, y = make_training_pairs(config, n, seed=seed, parallel=parallel,
-                               progress_bar=progress_bar)
+    pairs = make_training_pairs(config, n, seed=seed, parallel=parallel,
+                                progress_bar=progress_bar, hard_negatives=config.hard_negatives)
     directory.mkdir(parents=True, exist_ok=True)
     for path in existing:
         path.unlink()
-    shards = []
-    for k, start in enumerate(range(0, n, shard_size)):
-        shards.append(f"pairs_{k:05d}.npz")
-        _save_npz(directory / shards[-1], {"x": x[start:start + shard_size, ..., 0],
-                                           "y": y[start:start + shard_size, ..., 0]
-                                           .astype(np.uint8)}, compress=("y",))
+    shards = _write_shards(directory, _shard_arrays(pairs), n, shard_size)
     manifest = {"recipe": data_recipe(config), "n": n, "seed": seed, "shards": shards,
                 "generator": "astropy_radiounet.training.write_training_set"}
     with atomic_write(directory / MANIFEST) as temporary:
@@ -282,7 +343,29 @@ def write_training_set(directory, config, n, *, seed, parallel=False, shard_size
     return manifest
 
 
-def read_training_set(directory, config=None):
+def _shard_arrays(pairs):
+    """The arrays of a training set as its shards hold them, from `make_training_pairs`."""
+    arrays = dict(zip(("x", "y", "hard"), pairs))
+    if arrays["x"].shape[-1] == 1:  # one channel: stored as before channels existed
+        arrays["x"] = arrays["x"][..., 0]
+    for key in ("y", "hard"):
+        if key in arrays:
+            arrays[key] = arrays[key][..., 0].astype(np.uint8)
+    return arrays
+
+
+def _write_shards(directory, arrays, n, shard_size):
+    """Write ``arrays`` (name -> array of ``n`` pairs) in shards; return their file names."""
+    shards = []
+    for k, start in enumerate(range(0, n, shard_size)):
+        shards.append(f"pairs_{k:05d}.npz")
+        _save_npz(directory / shards[-1],
+                  {key: value[start:start + shard_size] for key, value in arrays.items()},
+                  compress=("y", "hard"))
+    return shards
+
+
+def read_training_set(directory, config=None, *, hard_negatives=False):
     """
     Read a training set written by `write_training_set`.
 
@@ -292,18 +375,26 @@ def read_training_set(directory, config=None):
         The training set.
     config : `TrainingConfig`, optional
         When given, the set must have been made with this data recipe.
+    hard_negatives : bool, optional
+        Also return the hard negatives (a set made with a recipe that weighs
+        them has them).
 
     Returns
     -------
-    x, y : `~numpy.ndarray`
-        float32 arrays of shape (n, tile, tile, 1), as
-        `make_training_pairs` returns them.
+    x : `~numpy.ndarray`
+        float32 array of shape (n, tile, tile, n_channels), as
+        `make_training_pairs` returns it.
+    y : `~numpy.ndarray`
+        float32 array of shape (n, tile, tile, 1).
+    hard : `~numpy.ndarray`
+        With ``hard_negatives``: float32 array of shape (n, tile, tile, 1).
 
     Raises
     ------
     ValueError
-        If ``directory`` holds no training set, or one made with another
-        data recipe than ``config``'s (the differing values are named).
+        If ``directory`` holds no training set, one made with another data
+        recipe than ``config``'s (the differing values are named), or one
+        without hard negatives when they are asked for.
     """
     directory = Path(directory)
     try:
@@ -312,26 +403,36 @@ def read_training_set(directory, config=None):
         msg = (f"{str(directory)!r} holds no readable training set ({MANIFEST}: {exc}); "
                f"write one with write_training_set or 'radiounet simulate training-set'.")
         raise ValueError(msg) from exc
+    recipe = {**RECIPE_WHEN_ABSENT, **manifest["recipe"]}
     if config is not None:
         wanted = json.loads(json.dumps(data_recipe(config)))
-        differing = [f"{key} is {manifest['recipe'].get(key)!r} there and {wanted[key]!r} "
+        differing = [f"{key} is {recipe.get(key)!r} there and {wanted[key]!r} "
                      f"in the config" for key in DATA_RECIPE_KEYS
-                     if manifest["recipe"].get(key) != wanted[key]]
+                     if recipe.get(key) != wanted[key]]
         if differing:
             msg = (f"The training set {str(directory)!r} was made with another data recipe "
                    f"({'; '.join(differing)}); make it again with this config "
                    f"('radiounet simulate training-set --config ...').")
             raise ValueError(msg)
-    xs, ys = [], []
+    if hard_negatives and recipe["hard_negative_level"] is None:
+        msg = (f"The training set {str(directory)!r} has no hard negatives: it was made with "
+               f"a recipe of hard_negative_weight 1; make it again with the recipe that "
+               f"weighs them.")
+        raise ValueError(msg)
+    keys = ("x", "y", "hard") if hard_negatives else ("x", "y")
+    parts = {key: [] for key in keys}
     for name in manifest["shards"]:
         with np.load(directory / name) as shard:
-            xs.append(shard["x"])
-            ys.append(shard["y"])
-    x = np.concatenate(xs).astype(np.float32)[..., np.newaxis]
-    return x, np.concatenate(ys).astype(np.float32)[..., np.newaxis]
+            for key in keys:
+                parts[key].append(shard[key])
+    arrays = [np.concatenate(parts[key]).astype(np.float32) for key in keys]
+    if arrays[0].ndim == 3:  # one channel
+        arrays[0] = arrays[0][..., np.newaxis]
+    return (arrays[0], *(array[..., np.newaxis] for array in arrays[1:]))
 
 
-def training_pairs(config, n, *, seed, cache_dir=None, parallel=False, progress_bar=False):
+def training_pairs(config, n, *, seed, cache_dir=None, parallel=False, progress_bar=False,
+                   hard_negatives=False):
     """
     ``n`` training pairs of a recipe, kept as a training set in ``cache_dir``.
 
@@ -347,26 +448,33 @@ def training_pairs(config, n, *, seed, cache_dir=None, parallel=False, progress_
         Where the pairs are simulated (see `make_training_pairs`).
     progress_bar : bool, optional
         Show the simulation's progress.
+    hard_negatives : bool, optional
+        Also return the hard negatives (for a recipe that weighs them).
 
     Returns
     -------
     x, y : `~numpy.ndarray`
-        float32 arrays of shape (n, tile, tile, 1).
+        float32 arrays of shape (n, tile, tile, n_channels) and (n, tile, tile, 1).
+    hard : `~numpy.ndarray`
+        With ``hard_negatives``: float32 array of shape (n, tile, tile, 1).
     """
     if cache_dir is None:
         return make_training_pairs(config, n, seed=seed, parallel=parallel,
-                                   progress_bar=progress_bar)
+                                   progress_bar=progress_bar, hard_negatives=hard_negatives)
     directory = cached_set_path(config, n, seed, cache_dir)
     if not (directory / MANIFEST).is_file():
         write_training_set(directory, config, n, seed=seed, parallel=parallel,
                            progress_bar=progress_bar, overwrite=True)
-    return read_training_set(directory, config)
+    return read_training_set(directory, config, hard_negatives=hard_negatives)
 
 
 def cached_set_path(config, n, seed, cache_dir):
     """Where `training_pairs` keeps the pairs of this data recipe, number and seed."""
     import hashlib
 
-    key = hashlib.sha256(json.dumps([data_recipe(config), n, seed],
-                                    sort_keys=True).encode()).hexdigest()
+    # Entries at their value of before they existed are left out, so that a
+    # cache made then is still found.
+    recipe = {key: value for key, value in data_recipe(config).items()
+              if key not in RECIPE_WHEN_ABSENT or value != RECIPE_WHEN_ABSENT[key]}
+    key = hashlib.sha256(json.dumps([recipe, n, seed], sort_keys=True).encode()).hexdigest()
     return Path(cache_dir) / f"pairs_{key[:16]}"

@@ -1,13 +1,13 @@
 """
 Pictures a person can look at: the image with the probability contours and
 segment outlines on top, on `~astropy.visualization.wcsaxes.WCSAxes` when the
-image has a WCS.
+image has a WCS; and the radio power against mass plot of a survey run.
 """
 
 import numpy as np
 from astropy.visualization import AsinhStretch, ImageNormalize, ManualInterval
 
-__all__ = ["plot_overlay", "image_normalization"]
+__all__ = ["plot_overlay", "image_normalization", "plot_power_mass"]
 
 
 def image_normalization(image, *, noise=None, n_sigma_low=-3.0, n_sigma_high=50.0):
@@ -112,6 +112,87 @@ def plot_overlay(image, probability, *, wcs=None, segment_image=None, threshold=
         ax.set_xlabel("x (pixel)")
         ax.set_ylabel("y (pixel)")
     ax.set_title(title or f"probability {threshold:g} (red), segments (cyan dashed)")
+    if filename is not None:
+        ax.figure.savefig(filename, dpi=120, bbox_inches="tight")
+    return ax
+
+
+def plot_power_mass(m500, power, *, power_err=None, upper_limit=None, labels=None, ax=None,
+                    title=None, filename=None):
+    """
+    Radio power at 150 MHz against cluster mass: detections with error bars,
+    upper limits as downward arrows.
+
+    Parameters
+    ----------
+    m500 : `~astropy.units.Quantity`
+        Cluster masses (solar masses), one per cluster.
+    power : `~astropy.units.Quantity`
+        Radio powers (W/Hz) of the detections; NaN for clusters without one.
+    power_err : `~astropy.units.Quantity`, optional
+        Their errors.
+    upper_limit : `~astropy.units.Quantity`, optional
+        Upper limits on the power (W/Hz); NaN where there is none.
+    labels : sequence of str, optional
+        Names written next to the detections.
+    ax : `~matplotlib.axes.Axes`, optional
+        Axes to draw on; a new figure is made when not given.
+    title : str, optional
+        Axes title.
+    filename : str or path, optional
+        Save the figure here.
+
+    Returns
+    -------
+    ax : `~matplotlib.axes.Axes`
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy_radiounet.visualization import plot_power_mass
+    >>> ax = plot_power_mass([6e14, 3e14] * u.Msun, [2e24, float('nan')] * u.W / u.Hz,
+    ...                      power_err=[3e23, float('nan')] * u.W / u.Hz,
+    ...                      upper_limit=[float('nan'), 4e23] * u.W / u.Hz)
+    >>> len(ax.lines) > 0
+    True
+    """
+    import astropy.units as u
+    import matplotlib.pyplot as plt
+
+    mass = u.Quantity(m500, u.Msun).value.ravel()
+    values = {"power": u.Quantity(power, u.W / u.Hz).value.ravel()}
+    for name, given in (("power_err", power_err), ("upper_limit", upper_limit)):
+        values[name] = (np.full(mass.shape, np.nan) if given is None
+                        else u.Quantity(given, u.W / u.Hz).value.ravel())
+        if values[name].shape != mass.shape:
+            msg = f"{name} must have one value per cluster ({mass.size}); got {values[name].size}."
+            raise ValueError(msg)
+    if values["power"].shape != mass.shape:
+        msg = f"power must have one value per cluster ({mass.size}); got {values['power'].size}."
+        raise ValueError(msg)
+    if ax is None:
+        ax = plt.figure(figsize=(6.5, 5)).add_subplot()
+    found = np.isfinite(mass) & np.isfinite(values["power"]) & (values["power"] > 0)
+    limited = np.isfinite(mass) & np.isfinite(values["upper_limit"]) & ~found
+    if found.any():
+        ax.errorbar(mass[found], values["power"][found],
+                    yerr=np.nan_to_num(values["power_err"][found]), fmt="o", color="tab:red",
+                    ms=5, capsize=2, label=f"detections ({found.sum()})")
+    if limited.any():
+        ax.errorbar(mass[limited], values["upper_limit"][limited],
+                    yerr=0.3 * values["upper_limit"][limited], uplims=True, fmt="v",
+                    color="tab:gray", ms=4, label=f"upper limits ({limited.sum()})")
+    if labels is not None:
+        for name, x, y in zip(np.asarray(labels)[found], mass[found], values["power"][found]):
+            ax.annotate(str(name), (x, y), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$M_{500}$ ($M_\odot$)")
+    ax.set_ylabel(r"$P_{150\,\rm MHz}$ (W/Hz)")
+    if found.any() or limited.any():
+        ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(title or "Radio power against cluster mass")
     if filename is not None:
         ax.figure.savefig(filename, dpi=120, bbox_inches="tight")
     return ax

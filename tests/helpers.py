@@ -2,6 +2,7 @@
 
 import numpy as np
 from astropy.io import fits
+from astropy.wcs import WCS
 from scipy.ndimage import gaussian_filter
 
 #: Configuration of the tiny U-Net used by most tests (random weights).
@@ -55,3 +56,13 @@ def lotss_like_image(shape, *, seed=0, noise=7e-5, beam_pixels=BEAM / PIXEL, bla
         image[:blank_edge] = np.nan
         image[:, -blank_edge:] = np.nan
     return image
+
+
+def sin_wcs(crpix, *, pixel=3.0, crval=(150.0, 30.0)):
+    """A SIN celestial WCS with square pixels of ``pixel`` arcsec, reference at ``crpix``."""
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---SIN", "DEC--SIN"]
+    wcs.wcs.crval = list(crval)
+    wcs.wcs.crpix = [crpix, crpix]
+    wcs.wcs.cdelt = [-pixel / 3600, pixel / 3600]
+    return wcs

@@ -234,3 +234,82 @@ def test_classify_command(survey, capsys):
     assert main(["classify", "--catalog", str(survey["catalog"]), "--images", "nope.fits"]) == 2
     assert main(["classify", "--catalog", str(survey["catalog"]), "--images",
                  str(survey["images"][0]), "--column", "bad"]) == 2
+
+
+@pytest.mark.filterwarnings("ignore:File may have been truncated")
+def test_classify_measure_and_upper_limits(survey):
+    """--measure adds columns with units and the P-M plot; --upper-limits the limits."""
+    catalog = read_cluster_catalog(survey["catalog"])[:2]
+    out = survey["dir"] / "measured"
+    plain, _ = classify_clusters(catalog, survey["images"], output_dir=out,
+                                 segmenter=survey["segmenter"], ratio_threshold=0.4,
+                                 limit_segmentations=3)
+    assert "flux" not in plain.colnames and not (out / "power_mass.png").exists()
+    # A rerun with --measure measures the clusters of the plain run again.
+    table, counts = classify_clusters(
+        catalog, survey["images"], output_dir=out, segmenter=survey["segmenter"],
+        ratio_threshold=0.4, measure=True, upper_limits=True, products=True,
+        limit_segmentations=3)
+    assert counts["done"] == 2 and counts["skipped"] == 0
+    assert table["flux"].unit == u.mJy and table["power_150"].unit == u.W / u.Hz
+    assert table["las"].unit == u.arcmin and table["halo_r_e"].unit == u.kpc
+    assert table["limit_flux"].unit == u.mJy and table["limit_r_e"].unit == u.kpc
+    for row in table:
+        flags = str(row["measure_flags"]).split(",")
+        if row["n_segments"] == 0:
+            assert "no_segment" in flags and np.isnan(row["flux"])
+        else:
+            assert row["flux_err"] > 0 * u.mJy and row["las"] > 0 * u.arcmin
+        if row["detected"]:
+            assert np.isnan(row["limit_flux"]) and row["limit_flags"] == ""
+    assert (out / "power_mass.png").stat().st_size > 0
+    assert (out / "products" / "in_A_compact_subtracted.fits").exists()
+    final = QTable.read(out / "clusters_classified.ecsv")
+    assert final["flux"].unit == u.mJy and "limit_power_150" in final.colnames
+    manifest = json.loads((out / "classify_manifest.json").read_text())
+    assert manifest["settings"]["measurement"]["alpha"] == -1.3
+    # Clusters without a detection get limits (a threshold no cluster reaches).
+    limited, _ = classify_clusters(catalog, survey["images"], output_dir=survey["dir"] / "lim",
+                                   segmenter=survey["segmenter"], ratio_threshold=0.99,
+                                   upper_limits=True, limit_segmentations=3)
+    assert not limited["detected"].any() and "flux" not in limited.colnames
+    for row in limited:
+        assert np.isfinite(row["limit_flux"]) or row["limit_flags"] == "not_bracketed"
+        assert row["limit_r_e"].to_value(u.kpc) == pytest.approx(
+            0.15 * row["r500"].to_value(u.kpc))
+    # Everything asked for is there: a rerun reuses it all.
+    _, counts = classify_clusters(catalog, survey["images"], output_dir=out,
+                                  segmenter=survey["segmenter"], ratio_threshold=0.4,
+                                  measure=True, upper_limits=True, limit_segmentations=3)
+    assert counts["skipped"] == 2
+    # Other measurement settings would mix results: refused.
+    with pytest.raises(ValueError, match="measurement.alpha was -1.3 and is now -1.0"):
+        classify_clusters(catalog, survey["images"], output_dir=out,
+                          segmenter=survey["segmenter"], ratio_threshold=0.4, measure=True,
+                          alpha=-1.0)
+
+
+@pytest.mark.parametrize("keywords, match", [
+    (dict(alpha=7.0), "alpha is a spectral index"),
+    (dict(flux_scale_error=1.5), "flux_scale_error is a fraction"),
+    (dict(limit_segmentations=1), "limit_segmentations must be at least 2"),
+])
+def test_classify_measurement_settings_are_checked(survey, keywords, match):
+    catalog = read_cluster_catalog(survey["catalog"])[:1]
+    with pytest.raises(ValueError, match=match):
+        classify_clusters(catalog, survey["images"], output_dir=survey["dir"] / "bad",
+                          segmenter=survey["segmenter"], measure=True, **keywords)
+
+
+def test_classify_command_measure(survey, capsys):
+    out = survey["dir"] / "cli-measure"
+    status = main(["classify", "--catalog", str(survey["catalog"]), "--images",
+                   *map(str, survey["images"][:2]), "-o", str(out),
+                   "--weights", survey["segmenter"].weights, "--ratio-threshold", "0.4",
+                   "--measure", "--alpha", "-1.2", "--no-progress"])
+    assert status == 0
+    assert "power_mass.png" in capsys.readouterr().err
+    table = QTable.read(out / "clusters_classified.ecsv")
+    assert "power_150" in table.colnames and "limit_flux" not in table.colnames
+    manifest = json.loads((out / "classify_manifest.json").read_text())
+    assert manifest["settings"]["measurement"]["alpha"] == -1.2

@@ -19,7 +19,8 @@ import numpy as np
 
 from ..exceptions import CatalogWarning
 
-__all__ = ["r500_from_m500", "angular_radius", "resolve_cosmology", "parse_redshift",
+__all__ = ["r500_from_m500", "m500_from_r500", "angular_radius", "resolve_cosmology",
+           "parse_redshift",
            "DEFAULT_APERTURE_FACTOR",
            "PLAUSIBLE_M500"]
 
@@ -185,6 +186,44 @@ def _r500(m500, redshift, cosmology):
         return np.zeros(np.broadcast_shapes(np.shape(m500), np.shape(redshift))) * u.kpc
     rho_c = resolve_cosmology(cosmology).critical_density(redshift)
     return np.cbrt(3 * m500 / (4 * np.pi * 500 * rho_c)).to(u.kpc)
+
+
+def m500_from_r500(r500, redshift, *, cosmology=None):
+    """
+    M500 of clusters of radius R500 at a redshift: the inverse of `r500_from_m500`.
+
+    .. math:: M_{500} = \\frac{4}{3} \\pi \\, 500 \\, \\rho_c(z) \\, R_{500}^3
+
+    Parameters
+    ----------
+    r500 : `~astropy.units.Quantity`
+        R500 as a length.
+    redshift : float or array_like
+        Cluster redshift(s); one that is not finite and positive gives NaN.
+    cosmology : `~astropy.cosmology.Cosmology`, optional
+        Planck18 by default.
+
+    Returns
+    -------
+    m500 : `~astropy.units.Quantity`
+        In solar masses.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy_radiounet.clusters.r500 import m500_from_r500, r500_from_m500
+    >>> m500_from_r500(r500_from_m500(6e14 * u.Msun, 0.2), 0.2)  # doctest: +FLOAT_CMP
+    <Quantity 6.e+14 solMass>
+    """
+    if not isinstance(r500, u.Quantity) or not r500.unit.is_equivalent(u.kpc):
+        msg = f"r500 must be a length Quantity (e.g. 1200 * u.kpc); got {r500!r}."
+        raise TypeError(msg)
+    redshift, usable = parse_redshift(redshift)
+    shape = np.broadcast_shapes(np.shape(r500), np.shape(redshift))
+    redshift = np.where(np.broadcast_to(usable, shape), np.broadcast_to(redshift, shape), 1.0)
+    rho_c = resolve_cosmology(cosmology).critical_density(redshift)
+    m500 = (4 * np.pi / 3 * 500 * rho_c * r500**3).to(u.Msun)
+    return np.where(np.broadcast_to(usable, shape), m500, np.nan * u.Msun)
 
 
 def angular_radius(radius, redshift, *, cosmology=None):

@@ -7,8 +7,8 @@ the input grid and a model's grid; robust local noise.
 Needs numpy, scipy, astropy and radio-beam only; nothing here knows about models.
 """
 
-from .beams import (beam_area_pixels, beam_from_header, beam_pixel_covariance, check_beam,
-                    gaussian_kernel, matching_kernel_covariance, pixel_scale)
+from .beams import (angle_pixels, beam_area_pixels, beam_from_header, beam_pixel_covariance,
+                    check_beam, gaussian_kernel, matching_kernel_covariance, pixel_scale)
 from .noise import NoiseMap, robust_sigma
 from .plane import ImagePlane, check_mask, check_wcs
 from .read import read_image
@@ -19,6 +19,6 @@ from .units import parse_brightness_unit
 __all__ = ["ImagePlane", "read_image", "parse_brightness_unit", "check_mask", "check_wcs",
            "beam_from_header",
            "check_beam", "beam_pixel_covariance", "beam_area_pixels", "gaussian_kernel",
-           "matching_kernel_covariance", "pixel_scale", "NoiseMap", "robust_sigma",
+           "matching_kernel_covariance", "pixel_scale", "angle_pixels", "NoiseMap", "robust_sigma",
            "ResampledImage", "match_beam", "model_grid_shape", "to_input_grid",
            "to_model_grid"]

@@ -36,7 +36,7 @@ from astropy.wcs.utils import proj_plane_pixel_scales
 from radio_beam import Beam
 
 __all__ = ["beam_from_header", "check_beam", "beam_pixel_covariance", "beam_area_pixels",
-           "matching_kernel_covariance", "gaussian_kernel", "pixel_scale"]
+           "matching_kernel_covariance", "gaussian_kernel", "pixel_scale", "angle_pixels"]
 
 #: FWHM = FWHM_TO_SIGMA**-1 * sigma for a Gaussian.
 FWHM_TO_SIGMA = 1.0 / np.sqrt(8.0 * np.log(2.0))
@@ -280,6 +280,51 @@ def pixel_scale(wcs):
     scales = proj_plane_pixel_scales(wcs)
     unit = u.Unit(wcs.wcs.cunit[0] or "deg")
     return (np.sqrt(scales[0] * scales[1]) * unit).to(u.arcsec)
+
+
+def angle_pixels(angle, wcs, *, name="angle"):
+    """
+    An angle in pixels of a celestial WCS (its geometric-mean pixel scale).
+
+    Parameters
+    ----------
+    angle : `~astropy.units.Quantity`
+        A positive, finite angle.
+    wcs : `~astropy.wcs.WCS`
+        A celestial WCS.
+    name : str, optional
+        The argument's name, for the error messages.
+
+    Returns
+    -------
+    pixels : float
+
+    Raises
+    ------
+    TypeError
+        If ``angle`` is not an angle Quantity.
+    ValueError
+        If it is not positive and finite.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.wcs import WCS
+    >>> from astropy_radiounet.image import angle_pixels
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ['RA---SIN', 'DEC--SIN']
+    >>> wcs.wcs.cdelt = [-1.5 / 3600, 1.5 / 3600]
+    >>> angle_pixels(6 * u.arcsec, wcs)
+    4.0
+    """
+    if not (isinstance(angle, u.Quantity) and angle.unit.physical_type == "angle"):
+        msg = f"{name} must be an angle, e.g. {name}=6 * u.arcsec; got {angle!r}."
+        raise TypeError(msg)
+    pixels = float((angle / pixel_scale(wcs)).decompose())
+    if not (np.isfinite(pixels) and pixels > 0):
+        msg = f"{name} must be a finite, positive angle; got {angle}."
+        raise ValueError(msg)
+    return pixels
 
 
 def beam_area_pixels(beam, wcs):

@@ -152,6 +152,22 @@ def linear_size(angle, redshift, *, cosmology=None):
     return (angle * scale).to(u.kpc)
 
 
+def segment_labels(segment_image, shape):
+    """
+    The integer labels of a `~photutils.segmentation.SegmentationImage` or an
+    integer array of an image's shape (zeros for `None`), or a ValueError.
+    """
+    if segment_image is None:
+        return np.zeros(shape, dtype=np.int32)
+    labels = np.asarray(getattr(segment_image, "data", segment_image))
+    if labels.shape != tuple(shape) or labels.dtype.kind not in "iu":
+        msg = (f"segment_image must be a SegmentationImage or an integer array of the "
+               f"image's shape {tuple(shape)}; got dtype {labels.dtype} and shape "
+               f"{labels.shape}.")
+        raise ValueError(msg)
+    return labels
+
+
 def _segment_mask(mask, shape=None):
     mask = np.asanyarray(mask)
     if mask.dtype != bool or mask.ndim != 2:
@@ -488,12 +504,7 @@ input of `~astropy_radiounet.image.read_image`
     ['no_redshift', 'edge,no_redshift']
     """
     values, blank, wcs, beam = _plane_values(image, wcs, beam)
-    labels_image = np.asarray(getattr(segment_image, "data", segment_image))
-    if labels_image.shape != values.shape or labels_image.dtype.kind not in "iu":
-        msg = (f"segment_image must be a SegmentationImage or an integer array of the "
-               f"image's shape {values.shape}; got dtype {labels_image.dtype} and shape "
-               f"{labels_image.shape}.")
-        raise ValueError(msg)
+    labels_image = segment_labels(segment_image, values.shape)
     noise = _check_noise(noise, values.shape)
     if noise is None:
         noise = float(robust_sigma(values[(labels_image == 0) & ~blank]))

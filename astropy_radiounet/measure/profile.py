@@ -40,6 +40,9 @@ from ..image.beams import FWHM_TO_SIGMA, check_beam
 __all__ = ["exponential_halo_image", "fit_exponential_halo", "HaloProfileFit",
            "FLUX_3RE_FACTOR"]
 
+#: Most model evaluations of a fit; one that needs more is reported unconverged.
+MAX_EVALUATIONS = 200
+
 #: Fraction of the total flux density of an exponential profile within 3 r_e.
 FLUX_3RE_FACTOR = 1.0 - 4.0 * np.exp(-3.0)
 
@@ -273,7 +276,9 @@ def fit_exponential_halo(image, mask, *, beam=None, wcs=None, noise, centre=None
 
     The model (`exponential_halo_image`) is convolved with the beam and
     fitted by `scipy.optimize.least_squares` (bounded: :math:`I_0 > 0`,
-    :math:`r_e > 0.5` pixel) to the finite pixels inside ``mask``, each
+    :math:`0.5 < r_e < 2 L` pixels, with :math:`L` the longer side of the
+    mask's bounding box; at most ``MAX_EVALUATIONS`` model evaluations, after
+    which ``success`` is `False`) to the finite pixels inside ``mask``, each
     weighted by 1/``noise``.  Start values come from the data: the centre
     from the brightness-weighted centroid (or ``centre``), :math:`r_e` from
     the second moment (that of an exponential is :math:`3 r_e^2` per axis,
@@ -401,14 +406,18 @@ def fit_exponential_halo(image, mask, *, beam=None, wcs=None, noise, centre=None
         model = _profile(box, x0 - x_lo, y0 - y_lo, i0 * scale, r1, r2, theta, kernel)
         return (values - model[box_use]) * weights
 
-    start = [cx, cy, i_start, r_start]
+    # An e-folding radius beyond twice the fitted box is not constrained by
+    # its pixels: the bound keeps such a fit from wandering, and it ends there.
+    r_max = 2.0 * max(box)
+    start = [cx, cy, i_start, min(r_start, r_max / 2)]
     lower = [-np.inf, -np.inf, 0.0, 0.5]
-    upper = [np.inf, np.inf, np.inf, np.inf]
+    upper = [np.inf, np.inf, np.inf, r_max]
     if elliptical:
-        start += [r_start, 0.0]
+        start += [min(r_start, r_max / 2), 0.0]
         lower += [0.5, -np.inf]
-        upper += [np.inf, np.inf]
-    result = least_squares(residuals, start, bounds=(lower, upper), x_scale="jac")
+        upper += [r_max, np.inf]
+    result = least_squares(residuals, start, bounds=(lower, upper), x_scale="jac",
+                           max_nfev=MAX_EVALUATIONS)
 
     # Covariance from the Jacobian, corrected for correlated noise.
     jacobian = result.jac

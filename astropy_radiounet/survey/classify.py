@@ -64,6 +64,8 @@ from ..exceptions import BlankDataWarning, CatalogWarning
 from ..utils.files import atomic_write, run_lock
 from ..utils.validation import PositiveNumber
 from ..utils.parallel import run_tasks
+from .cluster_measurements import (add_measurement_columns, measurement_settings,
+                                   write_power_mass)
 from .manifests import check_run_manifest, model_identity, write_json_atomic
 from .mosaics import MosaicIndex
 from .products import product_path
@@ -141,15 +143,28 @@ def _same_row(unit, row):
     return unit.get("name") == row["name"]
 
 
-def _reusable_unit(unit_path, row):
-    """'reuse', 'changed' (measured from other catalogue values) or 'redo'."""
+def _has_asked(unit, template):
+    """Whether a unit holds the measurements and limits asked for now."""
+    if template is None:
+        return True
+    if template.get("do_measure") and "flux" not in unit:
+        return False
+    return not (template.get("do_limits") and unit.get("status") == "ok"
+                and "limit_flux" not in unit)
+
+
+def _reusable_unit(unit_path, row, template=None):
+    """
+    'reuse', 'changed' (measured from other catalogue values) or 'redo' (not
+    measured, or without the measurements of ``template`` asked for now).
+    """
     if not unit_path.is_file():
         return "redo"
     try:
         unit = json.loads(unit_path.read_text())
     except ValueError:
         return "redo"
-    if unit.get("status") not in MEASURED_STATUSES:
+    if unit.get("status") not in MEASURED_STATUSES or not _has_asked(unit, template):
         return "redo"
     return "reuse" if _same_row(unit, row) else "changed"
 
@@ -211,15 +226,44 @@ def _classify_unit(task):
                       n_pixels=int(stats.n_pixels[0]),
                       detected=bool(threshold is not None and ratio > threshold),
                       flags=",".join(flags))
+        measured = _measure(task, result, cut_plane, probability, segmenter)
         if task["products_dir"] is not None:
-            _write_products(task, cut_plane, probability, stats, segmenter)
+            _write_products(task, cut_plane, probability, stats, segmenter, measured)
     except Exception as exc:  # noqa: BLE001 - one failing unit never stops the run
         result.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
     return result
 
 
-def _write_products(task, cut_plane, probability, stats, segmenter):
-    """Probability cutout (FITS), overlay (PNG) and aperture (DS9) of one cluster."""
+def _measure(task, result, cut_plane, probability, segmenter):
+    """
+    Add the measurement and upper-limit columns asked for to ``result`` (the
+    limit columns are NaN for a detected cluster); returns the measurement
+    for the products (or `None`).  A failing measurement is recorded in ``measure_flags`` and
+    ``reason``; the classification stands.
+    """
+    from .cluster_measurements import limit_unit, measure_unit, no_limit
+
+    measured = None
+    try:
+        if task["do_measure"]:
+            row, measured = measure_unit(task, cut_plane, probability, segmenter,
+                                         fit_profile=result["detected"])
+            result.update(row)
+        if task["do_limits"] and result["status"] == "ok":
+            result.update(no_limit() if result["detected"]
+                          else limit_unit(task, cut_plane, segmenter, task["ratio_threshold"]))
+    except Exception as exc:  # noqa: BLE001 - the classification is kept
+        result.update(measure_flags="measure_failed",
+                      reason=f"measurement failed: {type(exc).__name__}: {exc}")
+    return measured
+
+
+def _write_products(task, cut_plane, probability, stats, segmenter, measured=None):
+    """
+    Probability cutout (FITS), overlay (PNG) and aperture (DS9) of one
+    cluster; with a measurement also the compact-subtracted cutout (FITS),
+    and the overlay shows the measured region and the fitted profile.
+    """
     from ..visualization import plot_overlay
     from .products import product_header, product_path, save_figure, write_fits, write_regions
 
@@ -233,12 +277,42 @@ def _write_products(task, cut_plane, probability, stats, segmenter):
                       wcs=cut_plane.wcs, threshold=segmenter.threshold,
                       title=f"{task['row']['name']}: R = {stats.ratio[0]:.4f}")
     stats.to_regions()[0].to_pixel(cut_plane.wcs).plot(ax=ax, edgecolor="yellow", lw=1.5)
+    if measured is not None:
+        if measured.compact is not None:
+            measured.compact.write(product_path(directory, stem, "compact_subtracted"),
+                                   overwrite=True)
+        _draw_measurement(ax, measured, cut_plane.wcs)
     save_figure(ax.figure, product_path(directory, stem, "overlay"))
+
+
+def _draw_measurement(ax, measurement, wcs):
+    """The measured region (green) and circles at r_e and 3 r_e of the fit (magenta)."""
+    from matplotlib.patches import Circle
+
+    from ..image.beams import angle_pixels
+
+    if measurement.n_segments:
+        ax.contour(measurement.region.astype(float), levels=[0.5], colors="tab:green",
+                   linewidths=1.2)
+    fit = measurement.profile
+    if fit is not None:  # fitted on a binned grid: drawn from its sky values
+        x0, y0 = (float(v) for v in wcs.world_to_pixel(fit.centre))
+        r_e = angle_pixels(fit.r_e, wcs, name="r_e")
+        for factor, style in ((1, "dotted"), (3, "dashed")):
+            ax.add_patch(Circle((x0, y0), factor * r_e, fill=False, edgecolor="magenta",
+                                linestyle=style, lw=1.2))
+    flux = measurement.flux
+    if np.isfinite(flux.value):
+        ax.set_title(f"{ax.get_title()}\nS = {flux.value:.1f} +/- "
+                     f"{measurement.flux_err.to_value(flux.unit):.1f} {flux.unit:latex_inline}; "
+                     f"region green, fit r_e and 3 r_e magenta", fontsize=9)
 
 
 def classify_clusters(catalog, images, *, output_dir, segmenter=None,
                       factor=DEFAULT_APERTURE_FACTOR, context=1.5, ratio_threshold=None,
-                      products=False, parallel=False, progress_bar=False):
+                      products=False, measure=False, upper_limits=False, flux_scale_error=0.1,
+                      alpha=-1.3, frequency=144 * u.MHz, limit_segmentations=10,
+                      parallel=False, progress_bar=False):
     """
     Classify every cluster of a catalogue from the mosaics covering it.
 
@@ -263,7 +337,25 @@ def classify_clusters(catalog, images, *, output_dir, segmenter=None,
         (when it has none, ``detected`` is `False` and ``ratio`` must be used).
     products : bool, optional
         Also write a probability cutout (FITS), an overlay (PNG) and the
-        aperture (DS9) per cluster.
+        aperture (DS9) per cluster; with ``measure``, also the
+        compact-subtracted cutout (FITS), and the overlay shows the
+        measured region and the fitted profile.
+    measure : bool, optional
+        Measure the diffuse emission of every cluster
+        (`~astropy_radiounet.measure.measure_cluster` on the cutout with
+        compact sources subtracted,
+        `~astropy_radiounet.measure.subtract_compact_sources`): the columns
+        of ``astropy_radiounet.measure.CLUSTER_COLUMNS`` (flux density with
+        its error, power at 150 MHz, sizes, offset in R500, exponential
+        profile fit, flags), and ``power_mass.png`` in ``output_dir``.
+    upper_limits : bool, optional
+        For the clusters classified without diffuse emission, inject mock
+        halos (`~astropy_radiounet.measure.upper_limit`, at most
+        ``limit_segmentations`` segmentations of the cutout each): the
+        columns of ``LIMIT_COLUMNS`` (`~astropy_radiounet.survey.cluster_measurements`).
+    flux_scale_error, alpha, frequency, limit_segmentations : optional
+        Settings of the measurements, see
+        `~astropy_radiounet.survey.cluster_measurements.measurement_settings`.
     parallel : bool, int or 'current-scheduler', optional
         See the module documentation.
     progress_bar : bool, optional
@@ -274,7 +366,8 @@ def classify_clusters(catalog, images, *, output_dir, segmenter=None,
     table : `~astropy.table.QTable`
         The catalogue's rows with ``r500``, ``radius``, ``ratio``,
         ``coverage``, ``n_pixels``, ``detected``, ``mosaic``, ``flags``,
-        ``status`` and ``reason``.
+        ``status`` and ``reason``; with ``measure`` or ``upper_limits``
+        their columns, with units.
     summary : dict
         ``done`` (clusters done in this call), ``skipped`` (measured before
         and reused), ``failed``, ``off_footprint``, ``no_redshift`` and
@@ -310,21 +403,33 @@ def classify_clusters(catalog, images, *, output_dir, segmenter=None,
         msg = (f"ratio_threshold is a detection ratio (a mean probability) and must be in "
                f"[0, 1]; got {ratio_threshold!r}.")
         raise ValueError(msg)
+    settings = measurement_settings(flux_scale_error=flux_scale_error, alpha=alpha,
+                                    frequency=frequency,
+                                    limit_segmentations=limit_segmentations)
+    if upper_limits and ratio_threshold is None:
+        msg = ("upper_limits needs a detection-ratio threshold: pass ratio_threshold "
+               "(--ratio-threshold), or use a model whose card has one.")
+        raise ValueError(msg)
     output_dir = Path(output_dir)
     with run_lock(output_dir, "radiounet classify"):
         counts = _classify_into(catalog, images, output_dir, segmenter, factor=factor,
                                 context=context, ratio_threshold=ratio_threshold,
                                 products=products, parallel=parallel,
-                                progress_bar=progress_bar)
+                                progress_bar=progress_bar,
+                                measure={"settings": settings, "do_measure": bool(measure),
+                                         "do_limits": bool(upper_limits)})
         table = _assemble(catalog, output_dir / "units")
         with atomic_write(output_dir / "clusters_classified.ecsv") as temporary:
             table.write(temporary, format="ascii.ecsv", overwrite=True)
+        if measure and len(table):
+            with atomic_write(output_dir / "power_mass.png") as temporary:
+                write_power_mass(table, temporary)
     counts["seconds"] = round(time.perf_counter() - started, 1)
     return table, counts
 
 
 def _classify_into(catalog, images, output_dir, segmenter, *, factor, context,
-                   ratio_threshold, products, parallel, progress_bar):
+                   ratio_threshold, products, parallel, progress_bar, measure):
     """Check the manifest, measure the clusters not measured yet, write their units."""
     from tqdm.auto import tqdm
 
@@ -333,7 +438,8 @@ def _classify_into(catalog, images, output_dir, segmenter, *, factor, context,
     check_run_manifest(
         output_dir / "classify_manifest.json",
         {"model": model_identity(card), "factor": float(factor), "context": float(context),
-         "ratio_threshold": None if ratio_threshold is None else float(ratio_threshold)},
+         "ratio_threshold": None if ratio_threshold is None else float(ratio_threshold),
+         "measurement": measure["settings"]},
         results_exist=units_dir.is_dir() and any(units_dir.glob("*.json")),
         info={"command": "classify", "model_name": card.name})
     units_dir.mkdir(parents=True, exist_ok=True)
@@ -343,7 +449,9 @@ def _classify_into(catalog, images, output_dir, segmenter, *, factor, context,
         products_dir.mkdir(exist_ok=True)
     index = MosaicIndex(images)
     template = {"segmenter": segmenter, "context": context, "ratio_threshold": ratio_threshold,
-                "products_dir": None if products_dir is None else str(products_dir)}
+                "products_dir": None if products_dir is None else str(products_dir),
+                "measure": measure["settings"], "do_measure": measure["do_measure"],
+                "do_limits": measure["do_limits"]}
     tasks, unmeasurable, skipped = _plan_units(catalog, factor, index, units_dir, template)
     counts = {"done": 0, "skipped": skipped, "failed": 0, "off_footprint": 0,
               "no_redshift": 0, "no_size": 0}
@@ -392,7 +500,7 @@ def _plan_units(catalog, factor, index, units_dir, template):
                   "r500_kpc": float(r500[i].to_value(u.kpc)),
                   "radius_arcmin": float(radius[i].to_value(u.arcmin))}
         unit_name = _unit_name(values["name"])
-        state = _reusable_unit(units_dir / f"{unit_name}.json", values)
+        state = _reusable_unit(units_dir / f"{unit_name}.json", values, template)
         if state == "reuse" and products_dir is not None and not product_path(
                 products_dir, unit_name, "overlay").is_file():
             state = "redo"  # measured before without the products asked for now
@@ -445,4 +553,5 @@ def _assemble(catalog, units_dir):
     for key in ("ratio", "coverage", "n_pixels", "detected", "mosaic", "flags", "status",
                 "reason"):
         table[key] = [r[key] for r in rows]
+    add_measurement_columns(table, rows)
     return table

@@ -15,6 +15,9 @@ search write the same kinds of products, named ``<stem>_<kind>.<extension>``
 ``<stem>_overlay.png`` / ``<stem>_gallery.png``
     The image with the probability contour (and segments or aperture), or
     the candidates of a mosaic side by side.
+``<stem>_compact_subtracted.fits``
+    A cluster's cutout with its compact sources subtracted (``classify
+    --measure --products``; `~astropy_radiounet.measure.CompactSubtraction.write`).
 
 Every file is written whole or not at all
 (`~astropy_radiounet.utils.atomic_write`); maps larger than memory are
@@ -45,6 +48,7 @@ PRODUCT_SUFFIXES = {
     "aperture": "_aperture.reg",
     "overlay": "_overlay.png",
     "gallery": "_gallery.png",
+    "compact_subtracted": "_compact_subtracted.fits",
 }
 
 

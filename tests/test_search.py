@@ -20,7 +20,7 @@ from helpers import lotss_header, lotss_like_image
 def test_candidate_catalog_measures_flux_and_nearest_cluster():
     header = lotss_header((100, 120), four_d=False)
     wcs = WCS(header).celestial
-    image = np.zeros((100, 120))
+    image = np.random.default_rng(0).normal(0, 1e-4, (100, 120))  # white noise of 0.1 mJy
     image[40:50, 60:80] = 2e-3  # Jy/beam
     probability = np.zeros_like(image)
     probability[40:50, 60:80] = 0.8
@@ -38,6 +38,11 @@ def test_candidate_catalog_measures_flux_and_nearest_cluster():
     beam_pixels = np.pi / (4 * np.log(2)) * (6 / 1.5) ** 2  # a Gaussian's area, in pixels
     assert row["flux"].to_value(u.Jy) == pytest.approx(200 * 2e-3 / beam_pixels)
     assert row["surface_brightness"].value == pytest.approx(2e-3)
+    # The error: 10 per cent of the flux density and the noise over the beams.
+    assert row["noise"].to_value(u.Jy / u.beam) == pytest.approx(1e-4, rel=0.05)
+    expected_error = np.hypot(0.1 * row["flux"].to_value(u.Jy),
+                              row["noise"].value * np.sqrt(200 / beam_pixels))
+    assert row["flux_err"].to_value(u.Jy) == pytest.approx(expected_error)
     assert row["mean_probability"] == pytest.approx(0.8)
     assert row["max_probability"] == pytest.approx(0.8)
     assert row["area_angle"].to_value(u.arcmin**2) == pytest.approx(200 * 2.25 / 3600)

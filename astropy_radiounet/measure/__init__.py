@@ -7,8 +7,8 @@ upper limits from injected mock halos (``limits.py``).
 Imports of the package: ``image``, ``clusters``, ``utils`` and ``exceptions`` only.
 """
 
-from .photometry import (SegmentFlux, largest_angular_size, linear_size, measure_segments,
-                         radio_power, segment_flux)
+from .photometry import (SegmentFlux, flux_error, largest_angular_size, linear_size,
+                         measure_segments, radio_power, segment_flux)
 
 from .profile import HaloProfileFit, exponential_halo_image, fit_exponential_halo
 
@@ -16,7 +16,7 @@ from .compact import SUBTRACTION_ERROR, CompactSubtraction, subtract_compact_sou
 from .cluster import CLUSTER_COLUMNS, ClusterMeasurement, measure_cluster
 from .limits import HALO_RE_PER_R500, UpperLimit, halo_e_folding_radius, upper_limit
 
-__all__ = ["radio_power", "largest_angular_size", "linear_size", "segment_flux",
+__all__ = ["radio_power", "largest_angular_size", "linear_size", "segment_flux", "flux_error",
            "SegmentFlux", "measure_segments", "fit_exponential_halo", "HaloProfileFit",
            "exponential_halo_image", "upper_limit", "UpperLimit", "halo_e_folding_radius",
            "HALO_RE_PER_R500", "measure_cluster", "ClusterMeasurement", "CLUSTER_COLUMNS",

@@ -24,7 +24,7 @@ from ..image.noise import NoiseMap, robust_sigma
 from ..image.plane import check_wcs
 from ..image.read import read_image
 
-__all__ = ["radio_power", "largest_angular_size", "linear_size", "segment_flux",
+__all__ = ["radio_power", "largest_angular_size", "linear_size", "segment_flux", "flux_error",
            "SegmentFlux", "measure_segments"]
 
 #: Unit of the sky surface brightness (flux density per solid angle).
@@ -348,13 +348,49 @@ def _photometry(values, blank, mask, noise, beam_pixels, pixel_area, flux_scale_
         sky = (flux * u.Jy / (n_pixels * pixel_area)).to(SKY_BRIGHTNESS_UNIT)
     return SegmentFlux(
         flux=flux * u.Jy,
-        flux_error=np.hypot(flux_scale_error * flux, noise_error) * u.Jy,
+        flux_error=flux_error(flux, sigma, n_beams, flux_scale_error=flux_scale_error) * u.Jy,
         noise_error=noise_error * u.Jy,
         noise=sigma * u.Jy / u.beam,
         surface_brightness=mean * u.Jy / u.beam,
         surface_brightness_sky=sky,
         n_pixels=n_pixels, n_blank=n_blank, n_beams=n_beams,
         touches_edge=bool(touches_edge), blank=n_blank > 0)
+
+
+def flux_error(flux, noise, n_beams, *, flux_scale_error=0.1):
+    """
+    The error of flux densities summed over regions of an image.
+
+    .. math:: \\sigma_S = \\sqrt{(f S)^2 + \\sigma^2 N_{\\rm beams}}
+
+    with :math:`f` the fractional flux-scale error, :math:`\\sigma` the rms
+    noise (Jy/beam) and :math:`N_{\\rm beams}` the region's area in beams
+    (the noise is correlated over a beam).
+
+    Parameters
+    ----------
+    flux : float or array_like
+        Flux densities (Jy).
+    noise : float or array_like
+        The rms noise (Jy/beam).
+    n_beams : float or array_like
+        Areas in beams.
+    flux_scale_error : float, optional
+        Fractional flux-scale error (LoTSS: 0.1).
+
+    Returns
+    -------
+    error : float or `~numpy.ndarray`
+        In Jy.
+
+    Examples
+    --------
+    >>> from astropy_radiounet.measure import flux_error
+    >>> round(float(flux_error(0.05, 1e-4, 100.0)), 4)
+    0.0051
+    """
+    return np.hypot(flux_scale_error * np.asarray(flux, dtype=float),
+                    np.asarray(noise, dtype=float) * np.sqrt(n_beams))
 
 
 def segment_flux(image, mask, *, beam=None, wcs=None, noise=None, flux_scale_error=0.1):

@@ -49,7 +49,7 @@ __all__ = ["candidate_catalog", "search_mosaic", "search_mosaics"]
 
 
 def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
-                      clusters=None):
+                      clusters=None, flux_scale_error=0.1):
     """
     Measure diffuse-emission candidates.
 
@@ -69,6 +69,8 @@ def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
         A catalogue from `~astropy_radiounet.clusters.read_cluster_catalog`.
         Clusters without a usable redshift or R500 are left out, with a
         warning.
+    flux_scale_error : float, optional
+        Fractional flux-scale error, in ``flux_err``.
 
     Returns
     -------
@@ -76,7 +78,9 @@ def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
         ``label``, ``x``, ``y`` and ``sky_centroid`` (weighted by the
         probability), ``bbox_xmin``, ``bbox_xmax``, ``bbox_ymin``,
         ``bbox_ymax`` (inclusive pixel bounds), ``area`` (pixels and
-        arcmin2), ``flux`` (Jy, with a beam), ``surface_brightness``
+        arcmin2), ``flux`` and ``flux_err`` (Jy, with a beam:
+        `~astropy_radiounet.measure.flux_error` with the rms ``noise`` of the
+        image outside the candidates), ``surface_brightness``
         (Jy/beam, the mean), ``mean_probability``, ``max_probability``,
         ``score`` (sum of probability), and with clusters ``nearest_cluster``,
         ``cluster_separation`` and ``cluster_distance_r500``.
@@ -84,6 +88,8 @@ def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
     from photutils.segmentation import SourceCatalog
 
     from ..image.beams import beam_area_pixels, pixel_scale
+    from ..image.noise import robust_sigma
+    from ..measure.photometry import flux_error
 
     blank = ~np.isfinite(image) | ~np.isfinite(probability)
     values = np.where(blank, 0.0, image)
@@ -107,7 +113,14 @@ def candidate_catalog(image, probability, segment_image, *, wcs=None, beam=None,
         table["area_angle"] = (area * pixel_scale(wcs) ** 2).to(u.arcmin**2)
     jy_beam_sum = np.asarray(on_image.segment_flux, dtype=float)
     if beam is not None and wcs is not None:
-        table["flux"] = jy_beam_sum / beam_area_pixels(beam, wcs) * u.Jy
+        beam_pixels = beam_area_pixels(beam, wcs)
+        background = values[~blank & (np.asarray(segment_image.data) == 0)]
+        noise = (float(robust_sigma(background[::max(1, background.size // 250_000)]))
+                 if background.size else np.nan)
+        table["flux"] = jy_beam_sum / beam_pixels * u.Jy
+        table["flux_err"] = flux_error(jy_beam_sum / beam_pixels, noise, area / beam_pixels,
+                                       flux_scale_error=flux_scale_error) * u.Jy
+        table["noise"] = np.full(len(table), noise) * u.Jy / u.beam
     table["surface_brightness"] = jy_beam_sum / area * u.Jy / u.beam
     score = np.asarray(on_probability.segment_flux, dtype=float)
     table["mean_probability"] = score / area

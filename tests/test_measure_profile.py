@@ -214,3 +214,24 @@ def test_bad_input():
         exponential_halo_image(SHAPE, x0=0, y0=0, i0=1, r_e=3, ellipticity=1.0)
     with pytest.raises(ValueError, match="beam_pixels must be a FWHM"):
         exponential_halo_image(SHAPE, x0=0, y0=0, i0=1, r_e=3, beam_pixels=[1, 2, 3])
+
+
+def test_errors_grow_with_the_misfit():
+    """A profile the exponential does not describe: the errors include the misfit."""
+    wcs = _wcs()
+    covariance = beam_pixel_covariance(BEAM, wcs)
+    y, x = np.indices(SHAPE)
+    r2 = (x - 64.0) ** 2 + (y - 64.0) ** 2
+    flat_top = 2e-3 * np.exp(-(r2 / (2 * 12.0**2)) ** 2)  # flatter than any exponential
+    rng = np.random.default_rng(5)
+    noise = _correlated_noise(rng, covariance)
+    mask = _circle(40)
+    misfit = fit_exponential_halo(flat_top + noise, mask, beam=BEAM, wcs=wcs, noise=SIGMA)
+    reduced = misfit.chi2 / misfit.dof
+    assert reduced > 2
+    # The same fit with the noise raised so that chi2/dof is 1 has the same errors:
+    # the scaling is that of the noise the residuals show.
+    scaled = fit_exponential_halo(flat_top + noise, mask, beam=BEAM, wcs=wcs,
+                                  noise=SIGMA * np.sqrt(reduced))
+    assert misfit.r_e_err_pixels == pytest.approx(scaled.r_e_err_pixels, rel=0.02)
+    assert misfit.r_e_pixels == pytest.approx(scaled.r_e_pixels, rel=1e-3)

@@ -161,7 +161,8 @@ class HaloProfileFit:
 
     Errors are one standard deviation, from the Jacobian at the best fit,
     with the covariance multiplied by the number of pixels per beam for the
-    correlated noise (see `fit_exponential_halo`).
+    correlated noise, and by the reduced chi-square where it exceeds 1 (see
+    `fit_exponential_halo`).
 
     Attributes
     ----------
@@ -289,7 +290,11 @@ def fit_exponential_halo(image, mask, *, beam=None, wcs=None, noise, centre=None
     the number of pixels per beam (`~astropy_radiounet.image.beam_area_pixels`),
     the standard correction for noise whose correlation function is the
     beam, as in an interferometric image (e.g. Condon 1997, PASP 109, 166;
-    Halo-FDCA does the same by sampling one pixel per beam).
+    Halo-FDCA does the same by sampling one pixel per beam).  Where the
+    exponential does not describe the halo -- turbulence, an edge, residual
+    sources -- the reduced chi-square :math:`\\chi^2 / {\\rm dof}` exceeds 1
+    and the covariance is multiplied by it as well: the errors then include
+    the misfit, not the noise alone.
 
     Parameters
     ----------
@@ -425,7 +430,11 @@ def fit_exponential_halo(image, mask, *, beam=None, wcs=None, noise, centre=None
         cov = np.linalg.inv(jacobian.T @ jacobian)
     except np.linalg.LinAlgError:
         cov = np.full((n_free, n_free), np.nan)
-    cov = cov * beam_area_pixels(beam, wcs)
+    # Where the profile does not describe the halo (turbulence, a cut-off,
+    # residual sources), the reduced chi-square exceeds 1 and the errors are
+    # scaled up with it, as for a fit whose noise model is incomplete.
+    reduced_chi2 = 2 * result.cost / max(n_use - n_free, 1)
+    cov = cov * beam_area_pixels(beam, wcs) * max(1.0, reduced_chi2)
     p = np.array(result.x, dtype=float)
     if not elliptical:
         # Expand to (x0, y0, i0, r1, r2, theta), r2 = r1 with full correlation.

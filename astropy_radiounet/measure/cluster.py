@@ -24,7 +24,8 @@ from ..clusters.r500 import angular_radius, parse_redshift
 from ..image.beams import angle_pixels, beam_area_pixels
 from ..image.noise import robust_sigma
 from ..image.read import read_image
-from .photometry import linear_size, radio_power, segment_flux, segment_labels
+from .photometry import (linear_size, radio_power, require_wcs_and_beam, segment_flux,
+                         segment_labels)
 from .photometry import _largest_angular_size, SKY_BRIGHTNESS_UNIT
 from .compact import CompactSubtraction, subtract_compact_sources
 from .profile import fit_exponential_halo
@@ -210,9 +211,8 @@ def _fit(values, region, plane, noise, center, las):
     return fit, None
 
 
-def _background_noise(plane, labels):
+def _background_noise(values, valid, labels):
     """The rms (Jy/beam) of the valid pixels outside all segments, from a sample."""
-    values, valid = plane.read()
     background = values[valid & (labels == 0)]
     step = max(1, background.size // NOISE_SAMPLE)
     return float(robust_sigma(background[::step]))
@@ -228,11 +228,7 @@ def _measured_plane(image, compact, wcs, beam):
                f"measured segments) or a CompactSubtraction from subtract_compact_sources; "
                f"got {compact!r}.")
         raise ValueError(msg)
-    plane = read_image(image, wcs=wcs, beam=beam)
-    if plane.wcs is None or plane.beam is None:
-        msg = "measure_cluster needs the image's WCS and beam: pass wcs= and beam=."
-        raise ValueError(msg)
-    return plane
+    return require_wcs_and_beam(read_image(image, wcs=wcs, beam=beam), "measure_cluster")
 
 
 def _empty(shape, redshift, flags):
@@ -324,12 +320,13 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
     if selected.size == 0:
         return _empty(plane.shape, z, flags + ["no_segment"])
     region = np.isin(labels, selected)
+    values, valid = plane.read()
     if noise is None:  # one estimate for the subtraction, the photometry and the fit
-        noise = _background_noise(plane, labels)
+        noise = _background_noise(values, valid, labels)
     if isinstance(compact, str):  # 'region': the compact sources of the region only
         compact = subtract_compact_sources(plane, noise=noise, within=region)
         plane = compact.subtracted
-    values, valid = plane.read()
+        values, valid = plane.read()
     values = values.astype(np.float64)
     values[~valid] = np.nan
     unreliable = np.zeros(plane.shape, bool) if compact is None else compact.unreliable

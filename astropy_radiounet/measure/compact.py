@@ -86,7 +86,7 @@ from ..image.plane import ImagePlane
 from ..image.read import read_image
 from ..image.resampling import convolve_same
 from ..utils import atomic_write
-from .photometry import _check_noise, _segment_mask
+from .photometry import _check_noise, _segment_mask, require_wcs_and_beam
 
 __all__ = ["subtract_compact_sources", "CompactSubtraction", "SUBTRACTION_ERROR",
            "MAX_SIZE_BEAMS", "BOX_BEAMS"]
@@ -103,6 +103,9 @@ MAX_SIZE_BEAMS = 1.5
 #: Default side of the box of the Rudnick filter, in beam major axes (or twice
 #: the FWHM of the largest compact source, when that is more).
 BOX_BEAMS = 3.0
+
+#: What the errors about missing metadata call this.
+_TASK = "Compact-source subtraction"
 
 #: Pixels used for a global noise estimate at most (a regular subsample beyond).
 _NOISE_SAMPLE = 1_000_000
@@ -291,16 +294,6 @@ class _Finder:
     max_variance: float  # largest intrinsic variance along any axis (pixels^2)
     max_shift: float    # largest distance of a fitted centre from its peak
     max_residual: float
-
-
-def _check_plane(plane, name, fix):
-    if plane.wcs is None or plane.beam is None:
-        missing = " and ".join(what for what, value in (("WCS", plane.wcs), ("beam", plane.beam))
-                               if value is None)
-        msg = (f"Compact-source subtraction needs the {name}'s WCS and beam; its {missing} "
-               f"{'are' if ' and ' in missing else 'is'} missing: {fix}.")
-        raise ValueError(msg)
-    return plane
 
 
 def _angle_pixels(value, name, wcs, default):
@@ -748,9 +741,9 @@ def _search(plane, full_resolution, full_resolution_noise, finder_settings):
         return dict(search=plane, mapping=(1, 0.0, 0.0), origin=(0, 0), finder=finder,
                     kernel=None, area_ratio=1.0, region=(slice(None), slice(None)),
                     same_grid=True)
-    fine = _check_plane(read_image(full_resolution), "full_resolution",
-                        "give a FITS image or HDU with BMAJ and a WCS, or "
-                        "ImagePlane.from_array(data, wcs=..., beam=...)")
+    fine = require_wcs_and_beam(read_image(full_resolution), _TASK, name="full_resolution",
+                                fix="give a FITS image or HDU with BMAJ and a WCS, or "
+                                    "ImagePlane.from_array(data, wcs=..., beam=...)")
     mapping = _grid_mapping(fine, plane)
     finder = _finder(fine, **finder_settings)
     target = beam_pixel_covariance(plane.beam, fine.wcs)
@@ -892,9 +885,10 @@ or `None`, optional
     >>> round(float(halo[inside].sum() / beam_pixels * 1e3), 1)
     23.1
     """
-    plane = _check_plane(read_image(image, wcs=wcs, beam=beam), "image",
-                         "pass wcs= and beam= (e.g. beam=radio_beam.Beam(20 * u.arcsec)), or "
-                         "an input that carries them")
+    plane = require_wcs_and_beam(
+        read_image(image, wcs=wcs, beam=beam), _TASK,
+        fix="pass wcs= and beam= (e.g. beam=radio_beam.Beam(20 * u.arcsec)), or an input "
+            "that carries them")
     if not (np.isscalar(subtraction_error) and np.isfinite(subtraction_error)
             and subtraction_error >= 0):
         msg = (f"subtraction_error must be a non-negative fraction; got "

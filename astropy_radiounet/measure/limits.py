@@ -40,7 +40,8 @@ from ..image.beams import angle_pixels, beam_area_pixels, beam_pixel_covariance,
 from ..image.noise import robust_sigma
 from ..image.plane import ImagePlane
 from ..image.read import read_image
-from .photometry import radio_power
+from ..utils.validation import PositiveInteger
+from .photometry import radio_power, require_wcs_and_beam
 from .profile import exponential_halo_image
 
 __all__ = ["halo_e_folding_radius", "upper_limit", "UpperLimit", "HALO_RE_PER_R500"]
@@ -125,6 +126,19 @@ class UpperLimit:
     trials: QTable = dataclasses.field(repr=False)
 
 
+def check_segmentation_budget(n, name="n_segmentations"):
+    """
+    The number of segmentations of an upper limit: an integer of at least 2
+    (one detected and one missed mock halo bracket the limit), or a ValueError.
+    """
+    n = PositiveInteger().validate(n, name)
+    if n < 2:
+        msg = (f"{name} must be at least 2 (one detected and one missed mock halo); "
+               f"got {n}.")
+        raise ValueError(msg)
+    return n
+
+
 def _check_segmenter(segmenter, ratio_threshold):
     if not callable(getattr(segmenter, "predict_probability", None)):
         msg = (f"segmenter must have a predict_probability method (e.g. "
@@ -145,13 +159,16 @@ class _Injector:
     """Mock halos of one radius on one image: where to put them, and how."""
 
     def __init__(self, plane, centre_pixels, r_e, noise, rng):
-        values, valid = plane.read()
-        self.plane, self.values, self.valid = plane, values.astype(np.float32), valid
+        """``noise`` in Jy/beam, or `None` to estimate it from the image."""
+        values, valid = plane.read()  # float32, never changed: injections add to a copy
+        if noise is None:
+            noise = float(robust_sigma(values[valid])) if valid.any() else np.nan
+        self.plane, self.values, self.valid = plane, values, valid
         self.centre, self.r_e, self.rng = centre_pixels, r_e, rng
         self.covariance = beam_pixel_covariance(plane.beam, plane.wcs)
         self.beam_pixels = beam_area_pixels(plane.beam, plane.wcs)
-        self.noise = noise
-        self.bright = valid & (values > BRIGHT_SIGMA * noise)
+        self.noise = float(noise)
+        self.bright = valid & (values > BRIGHT_SIGMA * self.noise)
 
     def position(self):
         """The candidate position near the centre with the least bright emission."""
@@ -292,30 +309,20 @@ def upper_limit(segmenter, image, center, *, radius, r_e, ratio_threshold=None,
     10
     """
     ratio_threshold = _check_segmenter(segmenter, ratio_threshold)
-    plane = read_image(image, wcs=wcs, beam=beam)
-    if plane.wcs is None or plane.beam is None:
-        msg = "upper_limit needs the image's WCS and beam: pass wcs= and beam=."
-        raise ValueError(msg)
+    plane = require_wcs_and_beam(read_image(image, wcs=wcs, beam=beam), "upper_limit")
     if not isinstance(center, SkyCoord) or not center.isscalar:
         msg = f"center must be one SkyCoord; got {center!r}."
         raise TypeError(msg)
-    n_segmentations = int(n_segmentations)
-    if n_segmentations < 2:
-        msg = (f"n_segmentations must be at least 2 (one detected, one missed); got "
-               f"{n_segmentations}.")
-        raise ValueError(msg)
+    n_segmentations = check_segmentation_budget(n_segmentations)
     r_e_pixels = angle_pixels(r_e, plane.wcs, name="r_e")
     angle_pixels(radius, plane.wcs, name="radius")
-    values, valid = plane.read()
-    if noise is None:
-        noise = float(robust_sigma(values[valid])) if valid.any() else np.nan
+    x0, y0 = (float(v) for v in plane.wcs.world_to_pixel(center))
+    injector = _Injector(plane, (x0, y0), r_e_pixels, noise, np.random.default_rng(seed))
+    noise = injector.noise
     if not (np.isfinite(noise) and noise > 0):
         msg = (f"The noise of the image must be positive and finite to scale the mock halos; "
                f"got {noise!r} (a blank or constant cutout?). Pass noise= in Jy/beam.")
         raise ValueError(msg)
-    x0, y0 = (float(v) for v in plane.wcs.world_to_pixel(center))
-    injector = _Injector(plane, (x0, y0), r_e_pixels, float(noise),
-                         np.random.default_rng(seed))
     start = START_I0_SIGMA * noise * 2 * np.pi * r_e_pixels**2 / injector.beam_pixels
     rows, trials = [], []
     for _ in range(n_segmentations):

@@ -287,15 +287,28 @@ class SegmentFlux:
     blank: bool
 
 
+def require_wcs_and_beam(plane, task, *, name="image",
+                         fix="pass wcs= and beam=, or an input that carries them"):
+    """
+    The plane, or a ValueError naming the task, what is missing and the fix.
+
+    The measurements need an image's WCS (for angles) and its restoring beam
+    (for flux densities from Jy/beam).
+    """
+    if plane.wcs is None or plane.beam is None:
+        missing = " and ".join(what for what, value in (("WCS", plane.wcs), ("beam", plane.beam))
+                               if value is None)
+        msg = (f"{task} needs the {name}'s WCS and beam; its {missing} "
+               f"{'are' if ' and ' in missing else 'is'} missing: {fix}.")
+        raise ValueError(msg)
+    return plane
+
+
 def _plane_values(image, wcs, beam):
     """The image as float64 Jy/beam (blank pixels NaN), its blank pixels, WCS and beam."""
-    plane = read_image(image, wcs=wcs, beam=beam)
-    if plane.wcs is None or plane.beam is None:
-        given = (("wcs", plane.wcs), ("beam", plane.beam))
-        missing = " and ".join(name for name, value in given if value is None)
-        msg = (f"Photometry needs the image's WCS and beam; {missing} missing: pass them "
-               f"as keywords or give an ImagePlane or FITS image that carries them.")
-        raise ValueError(msg)
+    plane = require_wcs_and_beam(
+        read_image(image, wcs=wcs, beam=beam), "Photometry",
+        fix="pass them as keywords or give an ImagePlane or FITS image that carries them")
     values = np.array(plane.data, dtype=np.float64)
     if plane.scale != 1.0:
         values *= plane.scale

@@ -18,6 +18,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 
 from ..measure.cluster import CLUSTER_COLUMNS
+from ..measure.limits import check_segmentation_budget
 
 __all__ = ["measurement_settings", "measure_unit", "limit_unit", "no_limit",
            "add_measurement_columns", "write_power_mass", "LIMIT_COLUMNS"]
@@ -82,11 +83,8 @@ def measurement_settings(*, flux_scale_error=0.1, alpha=-1.3, frequency=144 * u.
     if not (np.isfinite(frequency_mhz) and frequency_mhz > 0):
         msg = f"frequency must be positive; got {frequency!r}."
         raise ValueError(msg)
-    limit_segmentations = int(limit_segmentations)
-    if limit_segmentations < 2:
-        msg = (f"limit_segmentations must be at least 2 (one detected and one missed mock "
-               f"halo); got {limit_segmentations!r}.")
-        raise ValueError(msg)
+    limit_segmentations = check_segmentation_budget(limit_segmentations,
+                                                    "limit_segmentations")
     return {"flux_scale_error": flux_scale_error, "alpha": alpha,
             "frequency_mhz": frequency_mhz, "limit_segmentations": limit_segmentations}
 

@@ -235,3 +235,37 @@ def test_errors_grow_with_the_misfit():
                                   noise=SIGMA * np.sqrt(reduced))
     assert misfit.r_e_err_pixels == pytest.approx(scaled.r_e_err_pixels, rel=0.02)
     assert misfit.r_e_pixels == pytest.approx(scaled.r_e_pixels, rel=1e-3)
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.7])
+def test_model_derivatives_match_finite_differences(theta):
+    """The fit's analytic Jacobian is the derivative of the convolved model."""
+    from astropy_radiounet.measure.profile import _ConvolvedExponential
+
+    kernel = gaussian_kernel(beam_pixel_covariance(BEAM, _wcs()))
+    profile = _ConvolvedExponential((48, 40), kernel)
+    params = np.array([20.3, 23.6, 2e-3, 7.0, 4.5, theta])
+    analytic = profile.derivatives(*params)
+    for k in range(6):
+        step = np.zeros(6)
+        step[k] = 1e-6 * max(abs(params[k]), 1.0)
+        numeric = (profile.model(*(params + step))
+                   - profile.model(*(params - step))) / (2 * step[k])
+        scale = np.abs(numeric).max()
+        assert np.abs(analytic[k] - numeric).max() < 1e-3 * scale, k
+
+
+def test_fit_centre_stays_on_the_fitted_pixels():
+    """A mask on one flank of a brighter source: the centre stays on the mask's box."""
+    wcs = _wcs()
+    covariance = beam_pixel_covariance(BEAM, wcs)
+    halo = exponential_halo_image(SHAPE, x0=64, y0=64, i0=_i0_for_snr(50, covariance),
+                                  r_e=R_E, beam_pixels=covariance)
+    rng = np.random.default_rng(2)
+    image = halo + _correlated_noise(rng, covariance)
+    mask = np.zeros(SHAPE, bool)
+    mask[70:110, 90:120] = True  # off the peak: the data rise towards (64, 64)
+    fit = fit_exponential_halo(image, mask, beam=BEAM, wcs=wcs, noise=SIGMA)
+    x0, y0 = fit.centre_pixels
+    assert 89.5 <= x0 <= 119.5
+    assert 69.5 <= y0 <= 109.5

@@ -31,7 +31,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.wcs.utils import pixel_to_skycoord, skycoord_to_pixel
 from scipy.optimize import least_squares
-from scipy.signal import fftconvolve
+from scipy.fft import irfft2, next_fast_len, rfft2
 
 from ..image import ImagePlane, beam_area_pixels, beam_pixel_covariance, check_wcs
 from ..image import gaussian_kernel, pixel_scale
@@ -70,17 +70,70 @@ def _beam_covariance(beam_pixels):
 
 def _profile(shape, x0, y0, i0, r1, r2, theta, kernel=None):
     """The exponential on a grid of ``shape``, convolved with ``kernel`` (no padding lost)."""
-    half = 0 if kernel is None else kernel.shape[0] // 2
-    ny, nx = shape
-    y, x = np.mgrid[-half:ny + half, -half:nx + half].astype(float)
-    dx, dy = x - x0, y - y0
-    cos, sin = np.cos(theta), np.sin(theta)
-    along = (dx * cos + dy * sin) / r1
-    across = (-dx * sin + dy * cos) / r2
-    model = i0 * np.exp(-np.sqrt(along**2 + across**2))
-    if kernel is None:
-        return model
-    return fftconvolve(model, kernel, mode="valid")
+    return _ConvolvedExponential(shape, kernel).model(x0, y0, i0, r1, r2, theta)
+
+
+class _ConvolvedExponential:
+    """
+    The beam-convolved exponential on one grid, and its derivatives, for a fit.
+
+    The grid is padded by the kernel's half size so that emission just
+    outside it is convolved in; the kernel's Fourier transform is computed
+    once, and the model and its derivatives with respect to
+    (x0, y0, i0, r1, r2, theta) are convolved together in one transform.
+    """
+
+    def __init__(self, shape, kernel=None):
+        self.shape = tuple(shape)
+        self.kernel = kernel
+        half = 0 if kernel is None else kernel.shape[0] // 2
+        ny, nx = self.shape
+        self.y = np.arange(-half, ny + half, dtype=float)[:, None]
+        self.x = np.arange(-half, nx + half, dtype=float)[None, :]
+        if kernel is not None:
+            padded = (ny + 2 * half, nx + 2 * half)
+            self.fft_shape = tuple(next_fast_len(n + k - 1, real=True)
+                                   for n, k in zip(padded, kernel.shape))
+            self.kernel_ft = rfft2(kernel, self.fft_shape)
+            self.valid = tuple(slice(k - 1, k - 1 + n) for k, n in zip(kernel.shape, self.shape))
+
+    def _convolve(self, maps):
+        if self.kernel is None:
+            return maps
+        transformed = irfft2(rfft2(maps, self.fft_shape) * self.kernel_ft, self.fft_shape)
+        return transformed[(...,) + self.valid]
+
+    def _unconvolved(self, x0, y0, r1, r2, theta):
+        dx, dy = self.x - x0, self.y - y0
+        cos, sin = np.cos(theta), np.sin(theta)
+        along = (dx * cos + dy * sin) / r1
+        across = (-dx * sin + dy * cos) / r2
+        radius = np.sqrt(along**2 + across**2)
+        return along, across, radius, np.exp(-radius), cos, sin
+
+    def model(self, x0, y0, i0, r1, r2, theta):
+        """The convolved model, of the grid's shape."""
+        profile = self._unconvolved(x0, y0, r1, r2, theta)[3]
+        return self._convolve(i0 * profile)
+
+    def derivatives(self, x0, y0, i0, r1, r2, theta):
+        """
+        The convolved derivatives of the model with respect to (x0, y0, i0,
+        r1, r2, theta), stacked on the first axis.
+        """
+        along, across, radius, profile, cos, sin = self._unconvolved(x0, y0, r1, r2, theta)
+        # d(model)/dp = -i0 exp(-s) ds/dp with ds/dp = (a da/dp + b db/dp) / s;
+        # at the cusp (s = 0) the derivative is set to zero.
+        slope = np.where(radius > 0, -i0 * profile / np.maximum(radius, 1e-12), 0.0)
+        maps = np.stack([
+            slope * (-along * cos / r1 + across * sin / r2),
+            slope * (-along * sin / r1 - across * cos / r2),
+            profile,
+            slope * (-along**2 / r1),
+            slope * (-across**2 / r2),
+            slope * (along * across * (r2 / r1 - r1 / r2)),
+        ])
+        return self._convolve(maps)
 
 
 def exponential_halo_image(shape, *, x0, y0, i0, r_e, beam_pixels=None, ellipticity=0.0,
@@ -278,8 +331,9 @@ def fit_exponential_halo(image, mask, *, beam=None, wcs=None, noise, centre=None
     The model (`exponential_halo_image`) is convolved with the beam and
     fitted by `scipy.optimize.least_squares` (bounded: :math:`I_0 > 0`,
     :math:`0.5 < r_e < 2 L` pixels, with :math:`L` the longer side of the
-    mask's bounding box; at most ``MAX_EVALUATIONS`` model evaluations, after
-    which ``success`` is `False`) to the finite pixels inside ``mask``, each
+    mask's bounding box, and the centre on that box; at most
+    ``MAX_EVALUATIONS`` model evaluations, after which ``success`` is
+    `False`; an analytic Jacobian) to the finite pixels inside ``mask``, each
     weighted by 1/``noise``.  Start values come from the data: the centre
     from the brightness-weighted centroid (or ``centre``), :math:`r_e` from
     the second moment (that of an exponential is :math:`3 r_e^2` per axis,
@@ -406,23 +460,40 @@ def fit_exponential_halo(image, mask, *, beam=None, wcs=None, noise, centre=None
         x0, y0, i0, r = p
         return x0, y0, i0, r, r, 0.0
 
-    def residuals(p):
+    profile = _ConvolvedExponential(box, kernel)
+
+    def on_box(p):
         x0, y0, i0, r1, r2, theta = unpack(p)
-        model = _profile(box, x0 - x_lo, y0 - y_lo, i0 * scale, r1, r2, theta, kernel)
-        return (values - model[box_use]) * weights
+        return x0 - x_lo, y0 - y_lo, i0 * scale, r1, r2, theta
+
+    def residuals(p):
+        return (values - profile.model(*on_box(p))[box_use]) * weights
+
+    def jacobian(p):
+        # Analytic: the convolved derivatives of the model (i0 in units of the noise).
+        derivatives = profile.derivatives(*on_box(p))[:, box_use]
+        derivatives[2] *= scale
+        if not elliptical:
+            derivatives = np.stack([*derivatives[:3], derivatives[3] + derivatives[4]])
+        return -(derivatives * weights).T
 
     # An e-folding radius beyond twice the fitted box is not constrained by
     # its pixels: the bound keeps such a fit from wandering, and it ends there.
     r_max = 2.0 * max(box)
+    # The centre stays on the mask's bounding box: a profile centred off the
+    # fitted pixels is not a halo's, and an unbounded centre can run away
+    # with an ever brighter, ever steeper profile.
+    x_range, y_range = (x_lo - 0.5, x_hi - 0.5), (y_lo - 0.5, y_hi - 0.5)  # pixel edges
+    cx, cy = float(np.clip(cx, *x_range)), float(np.clip(cy, *y_range))
     start = [cx, cy, i_start, min(r_start, r_max / 2)]
-    lower = [-np.inf, -np.inf, 0.0, 0.5]
-    upper = [np.inf, np.inf, np.inf, r_max]
+    lower = [x_range[0], y_range[0], 0.0, 0.5]
+    upper = [x_range[1], y_range[1], np.inf, r_max]
     if elliptical:
         start += [min(r_start, r_max / 2), 0.0]
         lower += [0.5, -np.inf]
         upper += [r_max, np.inf]
-    result = least_squares(residuals, start, bounds=(lower, upper), x_scale="jac",
-                           max_nfev=MAX_EVALUATIONS)
+    result = least_squares(residuals, start, jac=jacobian, bounds=(lower, upper),
+                           x_scale="jac", max_nfev=MAX_EVALUATIONS)
 
     # Covariance from the Jacobian, corrected for correlated noise.
     jacobian = result.jac

@@ -1,4 +1,7 @@
-"""The shipped default model: loads, and finds what the simulation put there."""
+"""
+The shipped models: they load by name, and v0.2 finds what the simulation
+put there (pinned on its own training sky).
+"""
 
 import warnings
 
@@ -31,7 +34,20 @@ def simulate_v02_field(shape, **keywords):
 
 @pytest.fixture(scope="module")
 def segmenter():
-    return RadioUNetSegmenter()
+    return RadioUNetSegmenter(weights="v0.2")
+
+
+def test_shipped_versions_load_by_name():
+    from astropy_radiounet.models import DEFAULT_VERSIONS, find_card, shipped_models
+
+    shipped = shipped_models("unet")
+    assert "v0.2" in shipped and DEFAULT_VERSIONS["unet"] in shipped
+    default = find_card("default")
+    assert default.sha256 == find_card(DEFAULT_VERSIONS["unet"]).sha256
+    assert "v0.2" in find_card("v0.2").name
+    with pytest.raises(ValueError, match=r"No model 'v9\.9' ships for backbone 'unet'.*"
+                                         r"shipped: v0\.2"):
+        find_card("v9.9")
 
 
 def probability_of(segmenter, field):

@@ -1,3 +1,5 @@
+import warnings
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -6,8 +8,11 @@ from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 from photutils.segmentation import SegmentationImage
 from photutils.utils import NoDetectionsWarning
+from radio_beam import Beam
 
 from astropy_radiounet import RadioUNetSegmenter
+from astropy_radiounet.exceptions import ResolutionWarning
+from astropy_radiounet.image import beam_area_pixels
 from astropy_radiounet.models.card import ModelCard, load_model
 
 from helpers import lotss_header, lotss_like_image
@@ -77,13 +82,35 @@ def test_resampling_model_returns_input_grid(coarse_model_dir, lotss_fits):
         segmenter.predict_probability(lotss_like_image((64, 64)))
 
 
-def test_wider_input_beam_warns(coarse_model_dir):
-    header = lotss_header((96, 96), four_d=False, beam=20.0)
+def test_wider_input_beam_scales_the_model_grid(coarse_model_dir):
+    """
+    An image of a beam wider than the model's (12") is segmented on a grid
+    where its beam spans as many pixels as the model's did: the same array
+    with a 20" beam on 1.5" pixels, and with the model's 12" beam on 0.9"
+    pixels, is the same image to the model, pixel for pixel.
+    """
     segmenter = RadioUNetSegmenter(weights=coarse_model_dir / "coarse.json",
                                    tile_shape=(64, 64))
-    with pytest.warns(AstropyUserWarning, match="wider than the model's"):
-        segmenter.predict_probability(fits.PrimaryHDU(lotss_like_image((96, 96)),
-                                                      header=header))
+    image = lotss_like_image((96, 96), beam_pixels=20.0 / 1.5)
+    coarse = fits.PrimaryHDU(image, header=lotss_header((96, 96), four_d=False, beam=20.0))
+    same_in_pixels = fits.PrimaryHDU(
+        image, header=lotss_header((96, 96), four_d=False, beam=12.0, pixel=0.9))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResolutionWarning)  # no "smoother than trained on"
+        probability = segmenter.predict_probability(coarse)
+    assert np.isfinite(probability).all()
+    np.testing.assert_allclose(probability, segmenter.predict_probability(same_in_pixels),
+                               atol=1e-6)
+    card = segmenter.card.at_beam(Beam(20 * u.arcsec))
+    assert card.pixel_scale.to_value(u.arcsec) == pytest.approx(5.0)
+    assert card.beam.major.to_value(u.arcsec) == pytest.approx(20.0)
+    assert card.sha256 == segmenter.card.sha256 and "20" in card.name
+    # A beam within the tolerance, or sharper, keeps the card itself.
+    assert segmenter.card.at_beam(Beam(12.3 * u.arcsec)) is segmenter.card
+    assert segmenter.card.at_beam(Beam(6 * u.arcsec)) is segmenter.card
+    # Segments are at least one beam of the input when it is the wider.
+    assert segmenter.segment_n_pixels(WCS(coarse.header), Beam(20 * u.arcsec)) == round(
+        beam_area_pixels(Beam(20 * u.arcsec), WCS(coarse.header)))
 
 
 def test_segmentation_image_and_no_detections(tiny_segmenter, lotss_fits):

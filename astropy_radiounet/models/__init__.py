@@ -2,8 +2,9 @@
 Models: the model card (what a set of weights is, how it was trained and how to feed
 it), its input channels, probability calibration and input normalisation, and the
 pretrained models
-shipped with the package (one ``<backbone>.json`` card and one
-``<backbone>.weights.h5`` file per backbone that has a default).
+shipped with the package (a ``<backbone>-<version>.json`` card and its
+``<backbone>-<version>.weights.h5`` file per shipped version, one of them the
+backbone's default; earlier versions stay loadable by name, ``weights='v0.2'``).
 
 Nothing is downloaded at run time: a backbone whose card is not here has no default
 weights.
@@ -14,8 +15,10 @@ from .card import (ModelCard, default_detection_threshold, file_sha256, find_car
                    save_model)
 from .channels import DEFAULT_INPUT_CHANNELS, INPUT_CHANNELS
 from .normalisation import LogNormalisation
-from .pretrained import MODELS_DIR, default_card_path, default_weights
+from .pretrained import (DEFAULT_VERSIONS, MODELS_DIR, default_card_path, default_weights,
+                         shipped_models)
 
 __all__ = ["ModelCard", "load_model", "save_model", "find_card", "default_detection_threshold",
            "file_sha256", "ProbabilityCalibration", "LogNormalisation", "INPUT_CHANNELS",
-           "DEFAULT_INPUT_CHANNELS", "MODELS_DIR", "default_card_path", "default_weights"]
+           "DEFAULT_INPUT_CHANNELS", "MODELS_DIR", "DEFAULT_VERSIONS", "default_card_path",
+           "default_weights", "shipped_models"]

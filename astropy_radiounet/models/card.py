@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import warnings
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from ..utils.validation import PositiveInteger, PositiveNumber, Probability
 from .calibration import ProbabilityCalibration
 from .channels import DEFAULT_INPUT_CHANNELS, check_input_channels
 from .normalisation import LogNormalisation
-from .pretrained import default_weights
+from .pretrained import DEFAULT_VERSIONS, default_weights, shipped_models
 
 __all__ = ["ModelCard", "load_model", "save_model", "find_card", "default_detection_threshold",
            "file_sha256"]
@@ -47,6 +48,10 @@ ASSUMED_WHEN_ABSENT = {
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _BEAM_KEYS = {"major_arcsec", "minor_arcsec", "pa_deg"}
+
+#: An input beam wider than a card's by more than this fraction (along the
+#: major axis) is segmented with the card scaled to it (`ModelCard.at_beam`).
+BEAM_SCALE_TOLERANCE = 0.05
 
 
 def file_sha256(path):
@@ -309,6 +314,58 @@ class ModelCard:
         """Tile geometry (multiple, halo) of this card's backbone and config."""
         return get_backbone(self.backbone).geometry(self.config)
 
+    def at_beam(self, beam):
+        """
+        This model applied to an image of a coarser beam: the card scaled so
+        that ``beam`` spans as many model pixels as the card's beam does.
+
+        A network sees pixels, not arcseconds: on a grid of pixels
+        ``k = beam / card beam`` times larger, an image at ``beam`` has its
+        noise correlated, and its unresolved sources drawn, over as many
+        pixels as the training images at the card's beam had.  So instead of
+        seeing an image smoother than any it was trained on (and marking its
+        noise and unresolved sources as diffuse emission), the model sees the
+        image as it was trained to.  The scale factor is the ratio of the
+        major axes, so that the scaled beam is at least as wide as ``beam``
+        in every direction and the image can be convolved to it.  What
+        changes is the angular scale of what the model sees: a halo covers
+        ``k`` times fewer pixels, as a halo ``k`` times farther away would
+        (the training sets' halos span such a range).
+
+        Parameters
+        ----------
+        beam : `radio_beam.Beam`
+            The input's beam.
+
+        Returns
+        -------
+        card : `ModelCard`
+            The card itself when ``beam`` is not wider than the card's beam
+            along its major axis, else a copy with the pixel scale and beam
+            multiplied by ``k`` (the weights, calibration and thresholds are
+            the same; ``name`` says the beam).
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from radio_beam import Beam
+        >>> from astropy_radiounet.models import find_card
+        >>> card = find_card("default").at_beam(Beam(60 * u.arcsec))
+        >>> card.pixel_scale, card.beam.major.to(u.arcsec)
+        (<Quantity 18. arcsec>, <Quantity 60. arcsec>)
+        """
+        if self.beam is None or self.pixel_scale is None:
+            return self
+        factor = float(beam.major / self.beam.major)
+        if factor <= 1.0 + BEAM_SCALE_TOLERANCE:
+            return self
+        beam_major = (self.beam.major * factor).to(u.arcsec)
+        return dataclasses.replace(
+            self, name=f"{self.name} (at a {beam_major.value:.3g}\" beam)",
+            pixel_scale=(self.pixel_scale * factor).to(u.arcsec),
+            beam=Beam(major=beam_major, minor=(self.beam.minor * factor).to(u.arcsec),
+                      pa=self.beam.pa))
+
 
 def _is_real(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -359,12 +416,14 @@ def find_card(weights, *, backbone="unet"):
 
     Parameters
     ----------
-    weights : {'default'}, path or `ModelCard`
-        ``'default'``: the card shipped for ``backbone``; a path: a model
-        card (``.json``) or a ``.weights.h5`` file with its card beside it; a
+    weights : {'default'}, version name, path or `ModelCard`
+        ``'default'``: the default card shipped for ``backbone``; a version
+        name such as ``'v0.2'``: that shipped version (see
+        `~astropy_radiounet.models.shipped_models`); a path: a model card
+        (``.json``) or a ``.weights.h5`` file with its card beside it; a
         card is returned as it is.
     backbone : str, optional
-        Registered backbone name, for ``'default'``.
+        Registered backbone name, for ``'default'`` and version names.
 
     Returns
     -------
@@ -393,7 +452,22 @@ def find_card(weights, *, backbone="unet"):
                    f"weights (tests and benchmarks only).")
             raise ValueError(msg)
         return ModelCard.read(default)
+    if isinstance(weights, str) and _is_version_name(weights):
+        shipped = shipped_models(backbone)
+        if weights not in shipped:
+            names = ", ".join(shipped) or "none"
+            msg = (f"No model {weights!r} ships for backbone {backbone!r} in this version of "
+                   f"astropy_radiounet (shipped: {names}; 'default' is "
+                   f"{DEFAULT_VERSIONS.get(backbone)!r}).  Pass one of those, or a model "
+                   f"card (.json) of your own.")
+            raise ValueError(msg)
+        return ModelCard.read(shipped[weights])
     return _card_for_weights(weights)
+
+
+def _is_version_name(weights):
+    """Whether ``weights`` names a shipped version ('v0.2') rather than a file."""
+    return bool(re.fullmatch(r"v\d+(\.\d+)*", weights)) and not Path(weights).exists()
 
 
 def load_model(backbone="unet", weights="default", *, config=None, seed=None,
@@ -406,8 +480,9 @@ def load_model(backbone="unet", weights="default", *, config=None, seed=None,
     backbone : str, optional
         Registered backbone name; ignored when ``weights`` is a card, which
         names its own.
-    weights : {'default', None} or path, optional
-        ``'default'``: the weights shipped with the backbone.  `None`:
+    weights : {'default', None}, version name or path, optional
+        ``'default'``: the default weights shipped with the backbone; a
+        version name (``'v0.2'``): that shipped version.  `None`:
         random initialisation with a card of the input's own pixel scale,
         meant for tests and benchmarks (its probabilities mean nothing).
         A path: a model card (``.json``) or a ``.weights.h5`` file with its

@@ -130,18 +130,21 @@ class SegmenterBase:
         wcs : `~astropy.wcs.WCS` or `None`
             WCS of the map to segment.
         beam : `radio_beam.Beam`, optional
-            Beam of the input, used when the model declares none.
+            Beam of the input, used when the model declares none or when it
+            is the wider (a model applied to a coarser image works at the
+            image's beam; see `~astropy_radiounet.models.ModelCard.at_beam`).
 
         Returns
         -------
         n_pixels : int
-            ``n_pixels`` when set; else the area of the model's beam (or
-            ``beam``) in pixels of ``wcs``, at least 5; 5 when neither a
-            beam nor a WCS is known.
+            ``n_pixels`` when set; else the area of the wider of the model's
+            beam and ``beam`` in pixels of ``wcs``, at least 5; 5 when
+            neither a beam nor a WCS is known.
         """
         if self.n_pixels is not None:
             return self.n_pixels
-        beam = beam if self.card.beam is None else self.card.beam
+        if self.card.beam is not None and (beam is None or beam.major <= self.card.beam.major):
+            beam = self.card.beam
         if beam is None:
             return MIN_SEGMENT_PIXELS
         if wcs is None:

@@ -10,6 +10,7 @@ without a pixel scale makes one of hundreds of GiB), is refused with a
 message that says why.
 """
 
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -26,7 +27,10 @@ from ..image.noise import NoiseMap
 from ..image.resampling import match_beam, model_grid_shape, to_model_grid
 from ..utils.system import physical_memory
 
-__all__ = ["ModelInput", "prepare_model_input", "scale_factor", "on_model_grid"]
+__all__ = ["ModelInput", "prepare_model_input", "scale_factor", "on_model_grid",
+           "card_for_input"]
+
+log = logging.getLogger(__name__)
 
 #: Relative pixel-scale difference below which the input grid is used as is.
 SCALE_TOLERANCE = 1e-3
@@ -308,6 +312,9 @@ class ModelInput:
         channels (``'peak_snr'``).
     input_noise : `~astropy_radiounet.image.NoiseMap` or `None`
         The local noise of ``plane``, when a channel needs it.
+    card : `~astropy_radiounet.models.ModelCard` or `None`
+        The card the input was prepared for: the model's, or the model's
+        scaled to a coarser input beam (`card_for_input`).
     """
 
     image: object
@@ -317,6 +324,7 @@ class ModelInput:
     channels: tuple = DEFAULT_INPUT_CHANNELS
     plane: object = None
     input_noise: NoiseMap | None = None
+    card: object = None
 
     @property
     def shape(self):
@@ -374,6 +382,7 @@ def prepare_model_input(plane, card):
         which no radio source is; they are kept, and change only their own
         surroundings.
     """
+    card = card_for_input(plane, card)
     factor = scale_factor(plane, card)
     check_model_grid(plane, card, factor)
     _check_values(plane)
@@ -384,4 +393,53 @@ def prepare_model_input(plane, card):
                    if needs_input_noise(channels) else None)
     return ModelInput(image=image, noise=noise, factor=factor,
                       normalisation=card.normalisation, channels=channels, plane=plane,
-                      input_noise=input_noise)
+                      input_noise=input_noise, card=card)
+
+
+def card_for_input(plane, card):
+    """
+    The card a model applies to an image: its own, or scaled to a coarser beam.
+
+    An image whose beam is wider than the model's (by more than
+    ``BEAM_SCALE_TOLERANCE`` along the major axis) cannot be sharpened to
+    it; the model then works on a grid whose pixels are as many times
+    larger as the beam is (`~astropy_radiounet.models.ModelCard.at_beam`),
+    where the image looks as the training images did.
+
+    Parameters
+    ----------
+    plane : `~astropy_radiounet.image.ImagePlane`
+        The input.
+    card : `~astropy_radiounet.models.ModelCard`
+        The model's card.
+
+    Returns
+    -------
+    card : `~astropy_radiounet.models.ModelCard`
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> import numpy as np
+    >>> from astropy.wcs import WCS
+    >>> from radio_beam import Beam
+    >>> from astropy_radiounet.image import ImagePlane
+    >>> from astropy_radiounet.models import find_card
+    >>> from astropy_radiounet.segmentation.model_input import card_for_input
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ['RA---SIN', 'DEC--SIN']
+    >>> wcs.wcs.cdelt = [-15 / 3600, 15 / 3600]
+    >>> nvss_like = ImagePlane.from_array(np.zeros((64, 64)), wcs=wcs,
+    ...                                   beam=Beam(45 * u.arcsec))
+    >>> card_for_input(nvss_like, find_card("default")).pixel_scale
+    <Quantity 13.5 arcsec>
+    """
+    if card.beam is None or plane.beam is None:
+        return card
+    scaled = card.at_beam(plane.beam)
+    if scaled is not card:
+        log.info("the image's beam (%s) is wider than the model's (%s): the model works on "
+                 "%.3g\" pixels, where the beam spans as many pixels as in training",
+                 _beam_text(plane.beam), _beam_text(card.beam),
+                 scaled.pixel_scale.to_value(u.arcsec))
+    return scaled

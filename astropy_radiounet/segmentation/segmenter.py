@@ -49,8 +49,9 @@ class RadioUNetSegmenter(SegmenterBase):
         Pixel connectivity of segments.
     backbone : str, optional
         Registered backbone name (see ``radiounet backbones``).
-    weights : {'default', None}, path or `~astropy_radiounet.models.ModelCard`, optional
-        ``'default'``: the weights shipped for the backbone; a path: a model
+    weights : {'default', None}, str, path or `~astropy_radiounet.models.ModelCard`, optional
+        ``'default'``: the weights shipped for the backbone; a version name
+        such as ``'v0.2'``: that shipped version; a path: a model
         card (``.json``) or ``.weights.h5`` file with its card beside it (or
         the card itself, read); `None`: random weights, for tests and
         benchmarks only.

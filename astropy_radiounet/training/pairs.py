@@ -108,8 +108,8 @@ def make_training_pair(config, seed, *, details=False, hard_negatives=False):
     x = model_input.network_input()
     if x.shape[-1] == 1:
         x = x[..., 0]
-    diffuse = on_model_grid(simulated_plane(simulated, simulated.diffuse_sky), card,
-                            model_input.factor)
+    diffuse = on_model_grid(simulated_plane(simulated, simulated.diffuse_sky),
+                            model_input.card, model_input.factor)
     values, valid = diffuse.read()
     snr = np.where(valid, values / model_input.noise(), 0.0)
     y = snr > config.mask_snr

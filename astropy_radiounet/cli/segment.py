@@ -32,7 +32,9 @@ def add_parser(subparsers):
                     "region file of the segments and a PNG overlay.")
     parser.add_argument("images", nargs="*", metavar="IMAGE", help="FITS images")
     parser.add_argument("--example", action="store_true",
-                        help="segment the example field shipped with the package")
+                        help="segment the examples: the real LoTSS-DR1 field shipped with the "
+                             "package, and a simulated cluster with a radio halo and radio "
+                             "galaxies (written into the output directory first)")
     add_output_dir_option(parser, ".")
     add_threshold_option(parser)
     add_n_pixels_option(parser, "segment")
@@ -46,16 +48,20 @@ def add_parser(subparsers):
     return parser
 
 
-def _images(args):
-    """(path, stem) of each image to segment; missing files and shared names are refused."""
+def _images(args, output_dir):
+    """
+    (path, stem) of each image to segment; missing files and shared names are
+    refused.  With ``--example`` the simulated example comes second, to be
+    made by `_simulate_example` once the model has loaded.
+    """
     paths = [Path(p) for p in args.images]
+    check_files_exist(paths)
     if args.example:
-        from ..data import example_field_path
+        from ..data import SIMULATED_EXAMPLE_NAME, example_field_path
 
-        paths.insert(0, example_field_path())
+        paths[:0] = [example_field_path(), output_dir / SIMULATED_EXAMPLE_NAME]
     if not paths:
         raise CommandError("no images given: name FITS files, or use --example")
-    check_files_exist(paths)
     shared = shared_stems(paths)
     if shared:
         names = sorted({image_stem(path) for group in shared for path in group})
@@ -64,19 +70,29 @@ def _images(args):
     return [(path, image_stem(path)) for path in paths]
 
 
+def _simulate_example(path):
+    """Write the simulated example cluster as FITS, unless an earlier run did."""
+    from ..data import simulated_cluster_example
+
+    if not path.is_file():
+        print(f"simulating the example cluster -> {path}", file=sys.stderr)
+        simulated_cluster_example().hdulist()[:1].writeto(path)
+
+
 def run(args):
     """Run ``radiounet segment``; 1 when some image failed."""
     from tqdm.auto import tqdm
 
+    from ..data import SIMULATED_EXAMPLE_NAME
     from ..survey.products import write_segmentation_products
 
-    images = _images(args)
     output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    images = _images(args, output_dir)
     segmenter = segmenter_from_args(
         args, n_pixels=args.n_pixels, threshold=args.threshold,
         tile_shape=(args.tile_size, args.tile_size), batch_size=args.batch_size,
         progress_bar=not args.no_progress)
+    output_dir.mkdir(parents=True, exist_ok=True)
     if not args.overwrite:
         # A rerun resumes: images whose products this model made are skipped,
         # those written in part are done again; another model's are kept safe.
@@ -90,6 +106,8 @@ def run(args):
                 print(f"{path}: done before -> {output_dir / stem}_*", file=sys.stderr)
         images = [(path, stem) for path, stem in images if states[stem] != "done"]
     print(f"model: {segmenter.card.name}", file=sys.stderr)
+    if args.example:
+        _simulate_example(output_dir / SIMULATED_EXAMPLE_NAME)
     failed = 0
     for path, stem in tqdm(images, desc="images", unit="image",
                            disable=args.no_progress or len(images) < 2):

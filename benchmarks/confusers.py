@@ -1,15 +1,15 @@
 """
-How much of the confusers a model marks as diffuse emission: the area of
-radio galaxies of each kind (their footprints,
-``SimulatedField.radio_galaxy_footprints``) and of the rest of the field
-(noise, spokes and compact sources), on simulated LoTSS-like fields without
-diffuse emission that the models never saw, and on the shipped real
-LoTSS-DR1 field.  Several models side by side, on the same fields.
+How much of the confusers models mark as diffuse emission: the area of
+radio galaxies of each kind, of compact sources, of artefacts and of the
+rest of the field, on simulated LoTSS-like fields without diffuse emission
+that the models never saw, at several input beams
+(`astropy_radiounet.evaluation.confusers.evaluate_confusers`), and on the
+shipped real LoTSS-DR1 field.  Several models side by side, on the same fields.
 
 Run::
 
     python benchmarks/confusers.py --weights default /path/to/other.json
-    python benchmarks/confusers.py --n-fields 4 --sky v0.2      # quick, v0.2's own sky
+    python benchmarks/confusers.py --n-fields 4 --sky v0.2 --beams 6   # quick, v0.2's own sky
 """
 
 import argparse
@@ -17,81 +17,47 @@ import warnings
 
 import numpy as np
 
-KINDS = ("FRI", "FRII", "indeterminate", "NAT", "WAT", "double-double", "small", "remnant")
-
-
-def fields(n, seed, sky, shape):
-    """Simulated fields without diffuse emission (clusters with radio galaxies kept)."""
-    from astropy_radiounet.simulation import SKY_PRESETS, simulate_field
-
-    for k in range(n):
-        yield simulate_field(shape, seed=seed + k, n_clusters=2, diffuse_probability=0.0,
-                             radio_galaxy_density=60.0, **SKY_PRESETS[sky])
-
-
-def marked_areas(segmenter, field):
-    """Pixels marked (probability above the card's threshold) per confuser kind."""
-    from astropy_radiounet.image import read_image
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        probability = segmenter.predict_probability(read_image(field.hdulist()[0]))
-    marked = np.nan_to_num(probability) > segmenter.threshold
-    footprints = field.radio_galaxy_footprints()
-    kinds = np.asarray(field.sources["kind"])
-    counts = {}
-    present = set(kinds[np.unique(footprints[footprints > 0]) - 1]) if footprints.any() else ()
-    for kind in present:
-        rows = np.flatnonzero(kinds == kind) + 1
-        inside = np.isin(footprints, rows)
-        counts[kind] = (int(marked[inside].sum()), int(inside.sum()))
-    rest = (footprints == 0) & ~field.blank
-    counts["rest of the field"] = (int(marked[rest].sum()), int(rest.sum()))
-    return counts
-
 
 def real_field_area(segmenter):
+    """Fraction of the shipped real LoTSS-DR1 field (6" beam) the model marks."""
     from astropy_radiounet.data import example_field_path
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         probability = segmenter.predict_probability(str(example_field_path()))
     valid = np.isfinite(probability)
-    return float((probability[valid] > segmenter.threshold).mean())
+    return float((probability[valid] > segmenter.threshold).mean()), int(valid.sum())
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--weights", nargs="+", default=["default"])
-    parser.add_argument("--n-fields", type=int, default=12)
-    parser.add_argument("--size", type=int, default=768)
-    parser.add_argument("--seed", type=int, default=777_000)
+    parser.add_argument("--n-fields", type=int, default=4, help="fields per beam")
+    parser.add_argument("--size", type=int, default=2048,
+                        help="field side in 1.5 arcsec pixels (the same sky at every beam)")
+    parser.add_argument("--beams", type=float, nargs="+", default=[6, 20, 45, 60],
+                        help="input beams in arcsec (pixels of a quarter beam)")
+    parser.add_argument("--seed", type=int, default=4242)
     parser.add_argument("--sky", choices=("lotss", "v0.2"), default="lotss")
     args = parser.parse_args()
 
-    from astropy_radiounet import RadioUNetSegmenter
+    import astropy.units as u
 
-    segmenters = {weights: RadioUNetSegmenter(weights=weights) for weights in args.weights}
-    totals = {weights: {} for weights in args.weights}
-    for field in fields(args.n_fields, args.seed, args.sky, (args.size, args.size)):
-        for weights, segmenter in segmenters.items():
-            for kind, (hit, area) in marked_areas(segmenter, field).items():
-                old = totals[weights].get(kind, (0, 0))
-                totals[weights][kind] = (old[0] + hit, old[1] + area)
-    names = [segmenter.card.name for segmenter in segmenters.values()]
-    print(f"\nArea marked as diffuse emission, per cent, on {args.n_fields} simulated "
-          f"{args.size}² fields without diffuse emission ({args.sky} sky)\n")
-    print("| confuser | pixels | " + " | ".join(names) + " |")
-    print("|---|---|" + "---|" * len(names))
-    rows = [kind for kind in (*KINDS, "rest of the field")
-            if any(kind in totals[w] for w in args.weights)]
-    for kind in rows:
-        area = totals[args.weights[0]].get(kind, (0, 0))[1]
-        cells = [f"{100 * totals[w][kind][0] / max(totals[w][kind][1], 1):.2f}"
-                 for w in args.weights]
-        print(f"| {kind} | {area} | " + " | ".join(cells) + " |")
-    print("| real LoTSS-DR1 field (shipped example) | - | "
-          + " | ".join(f"{100 * real_field_area(s):.2f}" for s in segmenters.values()) + " |")
+    from astropy_radiounet import RadioUNetSegmenter
+    from astropy_radiounet.evaluation.confusers import evaluate_confusers, format_confuser_table
+    from astropy_radiounet.simulation import SKY_PRESETS
+
+    table = evaluate_confusers(args.weights, n_fields=args.n_fields, seed=args.seed,
+                               beams=args.beams * u.arcsec, shape=(args.size, args.size),
+                               field_kwargs=dict(SKY_PRESETS[args.sky]), progress_bar=True)
+    real = [real_field_area(RadioUNetSegmenter(weights=weights)) for weights in args.weights]
+    table.add_row([6.0 * u.arcsec, "real LoTSS-DR1 field (shipped example)", real[0][1],
+                   *(fraction for fraction, _ in real)])
+    print(f"\nArea marked as diffuse emission, per cent, on {args.n_fields} simulated fields "
+          f"per beam without diffuse emission ({args.sky} sky; {args.size}² pixels of 1.5\" "
+          f"at 6\", the same sky in pixels of a quarter beam at the others), and on the "
+          f"real LoTSS-DR1 example field (last row)\n")
+    print(format_confuser_table(table))
 
 
 if __name__ == "__main__":

@@ -84,10 +84,31 @@ def test_missing_file_and_no_images(tmp_path, capsys):
     assert "no images given" in capsys.readouterr().err
 
 
-def test_default_model_missing_is_explained(capsys):
+def test_default_model_missing_is_explained(capsys, tmp_path):
     assert main(["segment", "--example", "--backbone", "attention_unet", "--output-dir",
-                 "unused"]) == 2
+                 str(tmp_path / "unused")]) == 2
     assert "No trained default model ships" in capsys.readouterr().err
+    assert not (tmp_path / "unused").exists()  # nothing made before the model loads
+
+
+def test_example_segments_the_real_field_and_a_simulated_cluster(low_threshold_card,
+                                                                 tmp_path, capsys):
+    from astropy_radiounet.data import SIMULATED_EXAMPLE_NAME
+
+    arguments = ["segment", "--example", "--weights", str(low_threshold_card),
+                 "--output-dir", str(tmp_path), "--no-progress"]
+    assert main(arguments) == 0
+    simulated = tmp_path / SIMULATED_EXAMPLE_NAME
+    assert fits.getheader(simulated)["NAXIS1"] == 1024
+    for stem in ("lotss_dr1_P205+55", simulated.stem):
+        assert (tmp_path / f"{stem}_overlay.png").stat().st_size > 0
+        assert (tmp_path / f"{stem}_segmentation.fits").exists()
+    assert "simulating the example cluster" in capsys.readouterr().err
+    made = simulated.stat().st_mtime_ns
+    assert main(arguments) == 0  # a rerun resumes: nothing simulated or segmented again
+    err = capsys.readouterr().err
+    assert "simulating" not in err and err.count("done before") == 2
+    assert simulated.stat().st_mtime_ns == made
 
 
 def test_backbones_lists_registered(capsys):
@@ -233,3 +254,40 @@ def test_workers_is_one_option(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--workers", "-1"])
     assert "must be a number of processes" in capsys.readouterr().err
+
+
+def test_evaluate_takes_one_or_several_models():
+    parser = build_parser()
+    assert parser.parse_args(["evaluate"]).weights == ["default"]
+    assert parser.parse_args(["evaluate", "--weights", "a.json"]).weights == ["a.json"]
+    args = parser.parse_args(["evaluate", "--weights", "default", "a.json", "--beams", "6", "20"])
+    assert args.weights == ["default", "a.json"] and args.beams == [6.0, 20.0]
+    assert args.confuser_fields == 0 and args.n_fields == 0
+
+
+def test_evaluate_prints_confuser_areas_of_several_models(capsys):
+    status = main(["evaluate", "--weights", "default", "default", "--n-tiles", "0",
+                   "--confuser-fields", "1", "--confuser-size", "128", "--beams", "6", "20",
+                   "--no-progress"])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "on 1 simulated field per beam without diffuse emission" in out
+    lines = [line for line in out.splitlines() if line.startswith("|")]
+    assert lines[0] == "| beam | confuser | pixels | default (%) | default #2 (%) |"
+    assert any(line.startswith('| 20" | rest of the field |') for line in lines)
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--confuser-fields", "-1"], "--confuser-fields must be 0 (no confuser fields) or "
+                                  "positive; got -1"),
+    (["--n-tiles", "-2"], "--n-tiles must be 0 (no pixel-level metrics) or positive; got -2"),
+    (["--n-tiles", "0"], "nothing to measure: give --n-tiles, --n-fields or --confuser-fields"),
+    (["--confuser-fields", "1", "--beams", "6", "0", "-3"],
+     "--beams must be positive beam sizes in arcsec, e.g. --beams 6 20 45 60; got 0 -3"),
+    (["--confuser-fields", "1", "--confuser-size", "100"],
+     "--confuser-size 100 makes fields of fewer than 16 pixels at the 60 arcsec beam; use "
+     "--confuser-size 160 or more, or smaller --beams"),
+])
+def test_evaluate_refuses_bad_counts_and_beams(options, message, capsys):
+    assert main(["evaluate", *options]) == 2
+    assert message in capsys.readouterr().err

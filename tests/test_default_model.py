@@ -121,8 +121,9 @@ def test_radio_galaxies_are_mostly_not_diffuse(segmenter, seed):
                                diffuse_rates=NO_DIFFUSE, radio_galaxy_density=150,
                                overdensities=False)
     assert np.isin(field.sources["kind"], ["FRI", "FRII", "head-tail", "WAT"]).sum() >= 10
-    maps = _cluster_field_maps(field, segmenter, None, mask_snr=0.5, detection_snr=3.0)
+    models, maps = _cluster_field_maps(field, {"model": segmenter}, None, mask_snr=0.5,
+                                       detection_snr=3.0)
     confuser = maps["confuser"]
     assert confuser.sum() > 20000  # pixels of radio galaxies and compact sources
-    assert np.mean(maps["model"][confuser] > segmenter.threshold) < 0.05
-    assert np.nanmean(maps["model"] > segmenter.threshold) < 0.005
+    assert np.mean(models["model"][confuser] > segmenter.threshold) < 0.05
+    assert np.nanmean(models["model"] > segmenter.threshold) < 0.005

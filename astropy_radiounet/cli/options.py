@@ -23,7 +23,8 @@ class CommandError(Exception):
     """A problem to report to the user, without a traceback."""
 
 
-WEIGHTS_HELP = "'default', or a model card (.json) or .weights.h5 file"
+WEIGHTS_HELP = ("'default', a shipped version by name ('v0.2'; see 'radiounet backbones'), or "
+                "a model card (.json) or .weights.h5 file")
 
 WORKERS_HELP = ("run on N local worker processes (default: none, run in this process); "
                 "--processes N is an alias")
@@ -35,8 +36,16 @@ def add_output_dir_option(parser, default):
                         help=f"output directory (default: {default})")
 
 
-def add_weights_option(parser, *, required=False, help=WEIGHTS_HELP):
-    """--weights: the model to run ('default' unless ``required``)."""
+def add_weights_option(parser, *, required=False, help=WEIGHTS_HELP, several=False):
+    """
+    --weights: the model to run ('default' unless ``required``); with
+    ``several``, one or more models (a list, ``['default']`` by default).
+    """
+    if several:
+        parser.add_argument("--weights", nargs="+", metavar="MODEL", required=required,
+                            default=None if required else ["default"],
+                            help=f"{help}; several models are measured side by side")
+        return
     parser.add_argument("--weights", required=required,
                         default=None if required else "default", help=help)
 

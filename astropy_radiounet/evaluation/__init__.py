@@ -9,6 +9,15 @@ How good is a model?
   `~astropy_radiounet.evaluation.simulated.evaluate_clusters`).  It makes its test
   tiles with `astropy_radiounet.training`, which sits below it; it is not imported
   here, so that training can use the metrics without importing itself back.
+* `astropy_radiounet.evaluation.confusers`: how much of each kind of confuser
+  (radio galaxies by kind, compact sources, artefacts, noise) models mark as
+  diffuse emission, at several input beams
+  (`~astropy_radiounet.evaluation.confusers.evaluate_confusers`); not imported
+  here either.
+
+`~astropy_radiounet.evaluation.simulated.evaluate_clusters` and
+`~astropy_radiounet.evaluation.confusers.evaluate_confusers` take several models
+and measure them on the same simulated data.
 """
 
 from .metrics import (best_threshold, classification_metrics, pixel_metrics, reliability,

@@ -21,6 +21,7 @@ from ..simulation.diffuse import LABELS
 from ..training.config import TrainingConfig, check_field_keywords
 from ..training.pairs import make_training_pairs
 from ..utils.validation import PositiveInteger, PositiveNumber, Probability
+from ._comparison import markdown_table
 from .metrics import best_threshold, classification_metrics, pixel_metrics, reliability, roc_auc
 
 __all__ = ["evaluate_pixels", "recall_by_type_and_snr", "evaluate_clusters",
@@ -147,12 +148,13 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
     Detection ratios around simulated clusters with and without diffuse emission.
 
     Each field is a LoTSS-like image (1.5" pixels, 6" beam) with a cluster at
-    its centre and the package's full confuser population; the model runs on
+    its centre and the package's full confuser population; each model runs on
     the whole image through `~astropy_radiounet.RadioUNetSegmenter`, exactly as
-    on a survey image.  In the same fields, the detection ratio is also
-    measured on the map of the classical baseline
-    (`~astropy_radiounet.segmentation.ClassicalSegmenter`) and on the truth mask
-    itself (the ceiling that a perfect segmentation would reach).
+    on a survey image, and several models run on the same fields.  In the
+    same fields, the detection ratio is also measured on the map of the
+    classical baseline (`~astropy_radiounet.segmentation.ClassicalSegmenter`)
+    and on the truth mask itself (the ceiling that a perfect segmentation
+    would reach).
 
     The class of a cluster follows what an observer can know: it is ``'DE'``
     when cluster diffuse emission (halo, relic, mini-halo or bridge; with
@@ -161,12 +163,22 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
     noise at the model's resolution inside the aperture,
     ``'NDE'`` when it has none, and ``'faint'`` when it has some but too
     faint to be seen.  Faint clusters are left out of the classification
-    metrics, as the uncertain class of a visual classification is.
+    metrics, as the uncertain class of a visual classification is.  With
+    several models, the classes, the truth mask and the confuser area are
+    those at the first model's resolution (its card's pixels and beam), for
+    all of them.
+
+    A cluster hosts a radio galaxy when the footprint of one
+    (`~astropy_radiounet.simulation.SimulatedField.radio_galaxy_footprints`)
+    reaches into its aperture: the central and tailed radio galaxies the
+    simulation puts in clusters, or a field one seen through it.  How often
+    the NDE clusters that host one are called DE at a model's own threshold
+    is the false-positive rate that radio galaxies cause.
 
     Parameters
     ----------
-    weights : path or `~astropy_radiounet.models.ModelCard`
-        The model.
+    weights : path, `~astropy_radiounet.models.ModelCard` or list of them
+        The model, or several models (a list) measured on the same fields.
     n_fields : int, optional
         Number of cluster fields.
     seed : int, optional
@@ -196,21 +208,35 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
     -------
     table : `~astropy.table.QTable`
         One row per cluster: ``z``, ``M500``, ``injected`` (the diffuse
-        types put in), ``classification``, ``detectable_beams``, ``ratio``
-        (the model), ``ratio_baseline``, ``ratio_truth`` and ``coverage``.
+        types put in), ``classification``, ``detectable_beams``,
+        ``radio_galaxy_fraction`` (of the aperture in radio-galaxy
+        footprints), ``hosts_radio_galaxy``, ``ratio`` (the model; with
+        several models ``ratio_<label>`` for each, labelled as in
+        ``summary['models']``), ``ratio_baseline``, ``ratio_truth`` and
+        ``coverage``.
     summary : dict
-        ``n_de``, ``n_nde``, ``n_faint``; for each of ``'model'``,
-        ``'baseline'`` and ``'truth'``: the ROC AUC, the balanced-accuracy-maximising
-        threshold on these fields and the `classification_metrics` there;
-        ``confuser_fp_model`` and ``confuser_fp_baseline``, the fraction of
+        ``n_de``, ``n_nde``, ``n_faint``, ``n_nde_hosts`` (NDE clusters
+        hosting a radio galaxy) and ``models``, the labels of the models
+        (``['model']`` for a single model, not in a list; otherwise
+        ``'default'``, a card's file name, ...); for each label,
+        ``'baseline'`` and ``'truth'``: the ROC AUC, the
+        balanced-accuracy-maximising threshold on these fields and the
+        `classification_metrics` there, and (except for the truth)
+        ``auc_over_truth``, the AUC over the truth's; for each model also
+        ``card_threshold`` (the card's ``detection_ratio_threshold``, `None`
+        if it has none),
+        ``fp_threshold`` (that threshold or, without one, the
+        balanced-accuracy one) and ``fp_rate_hosts``, the fraction of the
+        NDE clusters hosting a radio galaxy with R above ``fp_threshold``;
+        ``confuser_fp_<label>`` and ``confuser_fp_baseline``, the fraction of
         the confuser area (compact sources and radio galaxies above
         ``detection_snr`` at the model's resolution, outside the truth mask)
         marked diffuse.
     """
     from tqdm.auto import tqdm
 
-    from ..segmentation.segmenter import RadioUNetSegmenter
     from ..simulation import simulate_field
+    from ._comparison import load_segmenters
 
     n_fields = PositiveInteger().validate(n_fields, "n_fields")
     for name, value in (("factor", factor), ("detection_snr", detection_snr),
@@ -224,8 +250,12 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
     check_field_keywords(field_kwargs or {}, name="field_kwargs",
                          reserved=("shape", "seed", "cluster_at_center"),
                          setter="evaluate_clusters (a cluster at the centre of each field)")
-    segmenter = RadioUNetSegmenter(weights=weights, tile_shape=tile_shape)
-    card = segmenter.card
+    segmenters = load_segmenters(weights, tile_shape=tile_shape, reserved=_RESERVED_LABELS)
+    if not isinstance(weights, (list, tuple)):
+        segmenters = {"model": segmenters.popitem()[1]}
+    columns = {label: "ratio" if label == "model" else f"ratio_{label}"
+               for label in segmenters}
+    card = next(iter(segmenters.values())).card
     mask_snr = (card.training.get("config") or {}).get("mask_snr", 0.5)
     classical = None
     if baseline:
@@ -233,53 +263,69 @@ def evaluate_clusters(weights, *, n_fields=60, seed=777, shape=(1024, 1024), fac
 
         classical = ClassicalSegmenter(card=card)
     rows = []
-    confusers = {"area": 0, "model": 0, "baseline": 0}
+    confusers = dict.fromkeys(("area", *segmenters, "baseline"), 0)
     seeds = np.random.SeedSequence(seed).spawn(n_fields)
     for child in tqdm(seeds, desc="cluster fields", disable=not progress_bar):
         field = simulate_field(shape, seed=child, cluster_at_center=True,
                                **{"diffuse_probability": diffuse_probability,
                                   **(field_kwargs or {})})
-        maps = _cluster_field_maps(field, segmenter, classical, mask_snr, detection_snr)
+        models, maps = _cluster_field_maps(field, segmenters, classical, mask_snr,
+                                           detection_snr)
         cluster = field.clusters[0]
-        ratios = _aperture_ratios(maps, cluster, field.wcs, factor)
+        confuser = maps.pop("confuser")
+        ratios = _aperture_ratios({**models, **maps}, cluster, field.wcs, factor)
         beam_pixels = beam_area_pixels(card.beam, field.wcs)
         beams = ratios["own"][0] * ratios["own"][1] / beam_pixels
         injected = str(cluster["diffuse"])
         cls = "NDE" if not injected else ("DE" if beams >= min_beams else "faint")
+        first = next(iter(models))
         rows.append({"z": float(cluster["z"]),
                      "M500": u.Quantity(cluster["M500"], u.Msun).value,
                      "injected": injected, "classification": cls, "detectable_beams": beams,
-                     "ratio": ratios["model"][0],
+                     "radio_galaxy_fraction": ratios["radio_galaxies"][0],
+                     "hosts_radio_galaxy": ratios["radio_galaxies"][0] > 0,
+                     **{columns[label]: ratios[label][0] for label in models},
                      "ratio_baseline": ratios.get("baseline", (np.nan,))[0],
-                     "ratio_truth": ratios["truth"][0], "coverage": ratios["model"][2]})
-        confuser = maps["confuser"]
+                     "ratio_truth": ratios["truth"][0], "coverage": ratios[first][2]})
         confusers["area"] += int(confuser.sum())
-        confusers["model"] += int(np.sum(maps["model"][confuser] > card.threshold))
+        for label, segmenter in segmenters.items():
+            confusers[label] += int(np.sum(models[label][confuser] > segmenter.threshold))
         if classical is not None:
             confusers["baseline"] += int(np.sum(maps["baseline"][confuser] > 0.5))
     table = QTable(rows=rows)
     table["M500"].unit = u.Msun
-    summary = _cluster_summary(table, has_baseline=classical is not None)
+    summary = _cluster_summary(table, columns, has_baseline=classical is not None)
+    for label, segmenter in segmenters.items():
+        summary[label].update(_host_false_positives(table, columns[label], summary[label],
+                                                    segmenter.card))
     area = max(confusers["area"], 1)
-    summary["confuser_fp_model"] = confusers["model"] / area
-    if classical is not None:
-        summary["confuser_fp_baseline"] = confusers["baseline"] / area
+    for label in (*segmenters, *(("baseline",) if classical is not None else ())):
+        summary[f"confuser_fp_{label}"] = confusers[label] / area
     return table, summary
 
 
-def _cluster_field_maps(field, segmenter, classical, mask_snr, detection_snr):
-    """Model, baseline, truth and confuser maps of one simulated field, on its grid."""
+#: Names that model labels of `evaluate_clusters` may not take (its other columns).
+_RESERVED_LABELS = ("model", "baseline", "truth", "own", "radio_galaxies")
+
+
+def _cluster_field_maps(field, segmenters, classical, mask_snr, detection_snr):
+    """
+    The models' probability maps, and the baseline, truth, confuser and
+    radio-galaxy maps of one simulated field, on its grid (the truth at the
+    first model's resolution).
+    """
     from ..image.resampling import to_input_grid
     from ..segmentation.model_input import on_model_grid, prepare_model_input
     from ..training.pairs import simulated_plane
 
+    card = next(iter(segmenters.values())).card
     plane = simulated_plane(field)
-    model_input = prepare_model_input(plane, segmenter.card)
+    model_input = prepare_model_input(plane, card)
     noise = model_input.noise()
 
     def tapered_snr(values):
         other = simulated_plane(field, values)
-        image = on_model_grid(other, segmenter.card, model_input.factor)
+        image = on_model_grid(other, model_input.card, model_input.factor)
         return image.read()[0] / noise
 
     def on_input_grid(values):
@@ -292,40 +338,44 @@ def _cluster_field_maps(field, segmenter, classical, mask_snr, detection_snr):
     labels = [LABELS[name] for name in CLUSTER_DIFFUSE_LABELS]
     own = np.where(np.isin(field.labels, labels), field.diffuse_sky, 0.0)
     truth_snr = tapered_snr(field.diffuse_sky)
-    maps = {"model": segmenter.predict_probability(plane),
-            "truth": on_input_grid(truth_snr > mask_snr),
-            "own": on_input_grid(tapered_snr(own) > detection_snr) > 0.5}
+    maps = {"truth": on_input_grid(truth_snr > mask_snr),
+            "own": on_input_grid(tapered_snr(own) > detection_snr) > 0.5,
+            "radio_galaxies": field.radio_galaxy_footprints() > 0}
     confuser_snr = tapered_snr(field.sky - field.diffuse_sky)
     maps["confuser"] = on_input_grid((confuser_snr > detection_snr)
                                      & (truth_snr <= mask_snr)) > 0.5
     if classical is not None:
         maps["baseline"] = classical.predict_probability(plane)
-    return maps
+    models = {label: segmenter.predict_probability(plane)
+              for label, segmenter in segmenters.items()}
+    return models, maps
 
 
 def _aperture_ratios(maps, cluster, wcs, factor):
-    """(ratio, n_pixels, coverage) of each map in ``factor`` R500 around a cluster."""
+    """``{name: (ratio, n_pixels, coverage)}`` of each map in ``factor`` R500 around a cluster."""
     from ..clusters.detection_ratio import DetectionRatio
 
     result = {}
-    for name in ("model", "baseline", "truth", "own"):
-        if name in maps:
-            stats = DetectionRatio.from_r500(maps[name].astype(np.float32),
-                                             (cluster["x"], cluster["y"]), cluster["R500"],
-                                             cluster["z"], wcs=wcs, factor=factor)
-            result[name] = (float(stats.ratio[0]), float(stats.n_pixels[0]),
-                            float(stats.coverage[0]))
+    for name, values in maps.items():
+        stats = DetectionRatio.from_r500(values.astype(np.float32),
+                                         (cluster["x"], cluster["y"]), cluster["R500"],
+                                         cluster["z"], wcs=wcs, factor=factor)
+        result[name] = (float(stats.ratio[0]), float(stats.n_pixels[0]),
+                        float(stats.coverage[0]))
     return result
 
 
-def _cluster_summary(table, *, has_baseline):
-    """Classification metrics of each score column, DE against NDE."""
+def _cluster_summary(table, columns, *, has_baseline):
+    """Classification metrics of each score column (``{name: column}``), DE against NDE."""
     classes = np.asarray(table["classification"])
     keep = classes != "faint"
     labels = classes[keep] == "DE"
     summary = {"n_de": int(labels.sum()), "n_nde": int((~labels).sum()),
-               "n_faint": int((~keep).sum())}
-    columns = {"model": "ratio", "truth": "ratio_truth"}
+               "n_faint": int((~keep).sum()),
+               "n_nde_hosts": int(np.sum((classes == "NDE")
+                                         & np.asarray(table["hosts_radio_galaxy"]))),
+               "models": list(columns)}
+    columns = {**columns, "truth": "ratio_truth"}
     if has_baseline:
         columns["baseline"] = "ratio_baseline"
     for name, column in columns.items():
@@ -336,27 +386,61 @@ def _cluster_summary(table, *, has_baseline):
         threshold = best_threshold(scores, labels)
         summary[name] = {"auc": roc_auc(scores, labels),
                          **classification_metrics(scores, labels, threshold)}
+    truth_auc = summary["truth"]["auc"]
+    for name in columns:
+        if name != "truth":
+            summary[name]["auc_over_truth"] = (summary[name]["auc"] / truth_auc
+                                               if truth_auc > 0 else float("nan"))
     return summary
+
+
+def _host_false_positives(table, column, metrics, card):
+    """
+    The false-positive rate of a model on the NDE clusters that host a radio
+    galaxy, at its card's threshold on R (or, without one, the
+    balanced-accuracy one).
+    """
+    threshold = card.detection_ratio_threshold
+    fp_threshold = metrics.get("threshold", np.nan) if threshold is None else threshold
+    hosts = (np.asarray(table["classification"]) == "NDE") \
+        & np.asarray(table["hosts_radio_galaxy"], dtype=bool)
+    scores = np.asarray(table[column], dtype=float)[hosts]
+    rate = float(np.mean(scores > fp_threshold)) if scores.size else float("nan")
+    return {"card_threshold": threshold, "fp_threshold": float(fp_threshold),
+            "fp_rate_hosts": rate}
 
 
 def format_cluster_summary(summary):
     """
     The cluster-level summary of `evaluate_clusters` as a Markdown table.
 
-    Columns are the model, the classical baseline (when measured) and the
+    Columns are the models, the classical baseline (when measured) and the
     truth mask; rows are the ROC AUC, the threshold on R and the metrics
-    there, and the fraction of the confuser area marked diffuse.
+    there, the fraction of the confuser area marked diffuse and, for the
+    models, their AUC over the truth's and the false-positive rate on NDE
+    clusters hosting a radio galaxy at the card's threshold on R (marked
+    ``*`` where the card has none and the balanced-accuracy threshold is
+    used instead).
     """
-    methods = [name for name in ("model", "baseline", "truth") if name in summary]
-    lines = ["| metric | " + " | ".join(methods) + " |",
-             "|---|" + "---|" * len(methods)]
-    rows = [("ROC AUC", "auc", ".3f"), ("threshold on R", "threshold", ".4g"),
-            ("accuracy", "accuracy", ".3f"), ("precision", "precision", ".3f"),
-            ("recall", "recall", ".3f")]
-    for title, key, fmt in rows:
-        values = [summary[name].get(key, float("nan")) for name in methods]
-        lines.append(f"| {title} | " + " | ".join(format(v, fmt) for v in values) + " |")
-    fp = [summary.get(f"confuser_fp_{name}") for name in methods]
-    lines.append("| confuser area marked diffuse | "
-                 + " | ".join("-" if v is None else f"{v:.4f}" for v in fp) + " |")
-    return "\n".join(lines)
+    models = summary.get("models", ["model"])
+    methods = [name for name in (*models, "baseline", "truth") if name in summary]
+    rows = []
+    for title, key, fmt in (("ROC AUC", "auc", ".3f"), ("threshold on R", "threshold", ".4g"),
+                            ("accuracy", "accuracy", ".3f"), ("precision", "precision", ".3f"),
+                            ("recall", "recall", ".3f"),
+                            ("AUC / AUC of the truth", "auc_over_truth", ".3f")):
+        rows.append([title, *(_cell(summary[name].get(key), fmt) for name in methods)])
+    rows.append(["confuser area marked diffuse",
+                 *(_cell(summary.get(f"confuser_fp_{name}"), ".4f") for name in methods)])
+    rows.append(["card's threshold on R", *(
+        _cell(summary[name].get("fp_threshold"), ".4g")
+        + ("*" if name in models and summary[name].get("card_threshold") is None else "")
+        for name in methods)])
+    rows.append([f"FP rate, NDE hosting a radio galaxy ({summary.get('n_nde_hosts', 0)})",
+                 *(_cell(summary[name].get("fp_rate_hosts"), ".3f") for name in methods)])
+    return markdown_table(["metric", *methods], rows)
+
+
+def _cell(value, fmt):
+    """A number formatted, or ``-`` where there is none."""
+    return "-" if value is None else format(value, fmt)

@@ -120,3 +120,12 @@ def test_several_models_on_the_same_cluster_fields(tiny_model_dir):
     assert lines[0] == "| metric | default | default #2 | tiny.json | truth |"
     assert lines[-2].endswith(f"| 0.01105 | 0.01105 | {summary['tiny.json']['threshold']:.4g}* "
                               f"| - |")
+
+
+def test_a_named_sky_replaces_the_recipes_own():
+    from astropy_radiounet.evaluation.simulated import _with_sky
+
+    v02_recipe = {"noise_anisotropy": 1.0, "artefact_style": "rings",
+                  "radio_galaxy_population": "v0.2", "noise": 1e-4}
+    assert _with_sky(v02_recipe, "lotss") == {"noise": 1e-4}
+    assert _with_sky({"noise": 1e-4}, "v0.2") == v02_recipe

@@ -96,6 +96,9 @@ def test_train_writes_a_loadable_model(tmp_path, capsys):
         assert segmenter.predict_probability(lotss_like_image((64, 64))).shape == (64, 64)
     metrics = evaluate_pixels(card_path, n_tiles=4)
     assert metrics["n_tiles"] == 4 and 0 <= metrics["positive_fraction"] <= 1
+    # The same model on another sky: the tiles change, the truth of the same seeds too.
+    on_v02 = evaluate_pixels(card_path, n_tiles=4, sky="v0.2")
+    assert on_v02["n_tiles"] == 4 and on_v02 != metrics
     table, summary = evaluate_clusters(card_path, n_fields=3, shape=(256, 256),
                                        tile_shape=(64, 64))
     assert len(table) == 3 and set(table["classification"]) <= {"DE", "NDE", "faint"}

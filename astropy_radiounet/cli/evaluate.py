@@ -31,6 +31,10 @@ def add_parser(subparsers):
     add_weights_option(parser, several=True, help=WEIGHTS_HELP)
     parser.add_argument("--n-tiles", type=int, default=200,
                         help="test tiles per model (default 200; 0: no pixel-level metrics)")
+    parser.add_argument("--sky", choices=("lotss", "v0.2"), default=None,
+                        help="simulate the test tiles of every model on this sky instead of "
+                             "the one its recipe records, to compare models trained on "
+                             "different skies on the same tiles")
     parser.add_argument("--seed", type=int, default=12345,
                         help="seed of the test tiles (the cluster fields use seed + 1, the "
                              "confuser fields seed + 2)")
@@ -91,13 +95,15 @@ def _pixel_level(args, progress):
 
     results = [evaluate_pixels(weights, n_tiles=args.n_tiles, seed=args.seed,
                                parallel=local_parallel(args), threshold=args.threshold,
-                               progress_bar=progress) for weights in args.weights]
+                               progress_bar=progress, sky=args.sky)
+               for weights in args.weights]
     labels = model_labels(args.weights, [None] * len(args.weights))
     names = list(dict.fromkeys(name for metrics in results for name in metrics))
     rows = [[name, *("-" if name not in metrics else f"{metrics[name]:.4g}"
                      for metrics in results)] for name in names]
+    sky = "training recipe" if args.sky is None else f"training recipe on the {args.sky!r} sky"
     print(f"\nPixel level, {args.n_tiles} simulated tiles (seed {args.seed}) of each model's "
-          f"training recipe")
+          f"{sky}")
     print(markdown_table(["metric", *labels], rows))
 
 

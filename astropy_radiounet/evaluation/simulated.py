@@ -29,12 +29,14 @@ __all__ = ["evaluate_pixels", "recall_by_type_and_snr", "evaluate_clusters",
 
 
 def evaluate_pixels(weights, *, n_tiles=200, seed=12345, parallel=False, threshold=None,
-                    progress_bar=False):
+                    progress_bar=False, sky=None):
     """
     Pixel metrics of a trained model on freshly simulated tiles it never saw.
 
     The tiles are made with the recipe stored in the model card, with a seed
-    distinct from those of training and validation.
+    distinct from those of training and validation; ``sky`` replaces the
+    recipe's sky, so that models trained on different skies can be
+    measured on the same one (the same seed then gives the same fields).
 
     Parameters
     ----------
@@ -51,6 +53,9 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, parallel=False, thresho
         Probability threshold, in [0, 1); the card's by default.
     progress_bar : bool, optional
         Show the simulation's progress.
+    sky : str, optional
+        A named sky (`~astropy_radiounet.simulation.SKY_PRESETS`: ``'lotss'``,
+        ``'v0.2'``) instead of the one the recipe records.
 
     Returns
     -------
@@ -65,12 +70,15 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, parallel=False, thresho
 
     n_tiles = PositiveInteger().validate(n_tiles, "n_tiles")
     threshold = Probability(optional=True).validate(threshold, "threshold")
+    _check_sky(sky)
     model, card = load_model(weights=weights)
     recipe = card.training.get("config")
     if recipe is None:
         msg = (f"The model card {card.name!r} records no training recipe, so its test data "
                f"cannot be simulated; evaluate it on your own labelled images instead.")
         raise ValueError(msg)
+    if sky is not None:
+        recipe = {**recipe, "field": _with_sky(recipe.get("field") or {}, sky)}
     config = TrainingConfig(**recipe)
     x, y, labels, snr, classical = make_training_pairs(
         config, n_tiles, seed=seed, parallel=parallel, progress_bar=progress_bar,
@@ -88,6 +96,26 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, parallel=False, thresho
                     if not key.startswith("n_") and key != "positive_fraction"})
     metrics["n_tiles"] = n_tiles
     return metrics
+
+
+def _check_sky(sky):
+    """Refuse a ``sky`` that is not None or a named sky."""
+    from ..simulation import SKY_PRESETS
+
+    if sky is not None and sky not in SKY_PRESETS:
+        msg = (f"sky={sky!r} is not a named sky; use one of {sorted(SKY_PRESETS)} "
+               f"(astropy_radiounet.simulation.SKY_PRESETS), or None for the recipe's own.")
+        raise ValueError(msg)
+
+
+def _with_sky(field, sky):
+    """Simulation keywords ``field`` with the named ``sky`` instead of their own."""
+    from ..simulation import SKY_PRESETS
+    from ..training.config import SKY_VERSION_KEYWORDS
+
+    _check_sky(sky)
+    kept = {key: value for key, value in field.items() if key not in SKY_VERSION_KEYWORDS}
+    return {**kept, **SKY_PRESETS[sky]}
 
 
 def recall_by_type_and_snr(predicted, labels, snr, *, mask_snr,

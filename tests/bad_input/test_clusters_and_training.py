@@ -218,6 +218,9 @@ def test_evaluation_refuses_thresholds_and_counts(tiny_model_dir):
     for n in (0, -3):
         with pytest.raises(ValueError, match=f"n_tiles must be a positive integer; got {n}"):
             evaluate_pixels(weights, n_tiles=n)
+    with pytest.raises(ValueError, match=r"sky='dr2' is not a named sky; use one of "
+                                         r"\['lotss', 'v0.2'\]"):
+        evaluate_pixels(weights, n_tiles=1, sky="dr2")
     with pytest.raises(ValueError, match="n_tiles must be a positive integer; got 0"):
         calibrate(weights, n_tiles=0)
     with pytest.raises(ValueError, match="n_fields must be a positive integer; got 0"):

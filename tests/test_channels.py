@@ -19,7 +19,7 @@ from astropy_radiounet.image import ImagePlane
 from astropy_radiounet.models import ModelCard
 from astropy_radiounet.models.card import load_model, save_model
 from astropy_radiounet.models.channels import _max_pool, footprints
-from astropy_radiounet.models.pretrained import default_card_path
+from astropy_radiounet.models.pretrained import default_card_path, shipped_card_path
 from astropy_radiounet.segmentation import prepare_model_input
 from astropy_radiounet.training import (TrainingConfig, make_training_pair, read_training_set,
                                         train, warm_start_model, write_training_set)
@@ -90,10 +90,13 @@ def test_card_declares_and_round_trips_its_channels(tmp_path):
     assert json.loads((tmp_path / "card.json").read_text())["input_channels"] == list(TWO)
     assert ModelCard.read(tmp_path / "card.json").input_channels == TWO
     # The shipped v0.2 card names no channels: it has the one image channel, quietly.
-    assert "input_channels" not in json.loads(open(default_card_path("unet")).read())
+    v02_path = shipped_card_path("unet", "v0.2")
+    assert "input_channels" not in json.loads(open(v02_path).read())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert ModelCard.read(default_card_path("unet")).input_channels == ("image",)
+        assert ModelCard.read(v02_path).input_channels == ("image",)
+    # The default (v0.3) declares its two.
+    assert ModelCard.read(default_card_path("unet")).input_channels == TWO
     with pytest.raises(ValueError, match="unknown channel 'snr'; the known channels are "
                                          "'image', 'peak_snr'"):
         two_channel_card(input_channels=("image", "snr"))
@@ -204,8 +207,8 @@ def test_warm_start_reproduces_the_shipped_model(tmp_path):
 
     field = simulate_field((256, 256), seed=4, **SKY_PRESETS["v0.2"])
     hdu = fits.PrimaryHDU(field.image, header=field.header)
-    v02 = RadioUNetSegmenter()
-    model, card = warm_start_model("default", input_channels=TWO)
+    v02 = RadioUNetSegmenter(weights="v0.2")
+    model, card = warm_start_model("v0.2", input_channels=TWO)
     assert card.input_channels == TWO and card.calibration == v02.card.calibration
     assert card.training["warm_start"]["sha256"] == v02.card.sha256
     first = model.get_layer("down0_conv0").kernel.numpy()

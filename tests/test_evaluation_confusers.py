@@ -9,6 +9,7 @@ from astropy_radiounet.evaluation.confusers import (OTHER_CONFUSERS, confuser_fi
                                                     confuser_masks, evaluate_confusers,
                                                     format_confuser_table)
 from astropy_radiounet.evaluation.simulated import evaluate_clusters, format_cluster_summary
+from astropy_radiounet.models import find_card
 from astropy_radiounet.training.pairs import simulated_plane
 
 SHAPE = (256, 256)
@@ -109,17 +110,18 @@ def test_several_models_on_the_same_cluster_fields(tiny_model_dir):
     assert summary["default"] == summary["default #2"]
     assert summary["n_de"] and summary["n_nde_hosts"]
     default = summary["default"]
-    assert default["card_threshold"] == default["fp_threshold"] == 0.01105
+    card_threshold = find_card("default").detection_ratio_threshold
+    assert default["card_threshold"] == default["fp_threshold"] == card_threshold
     hosts = (table["classification"] == "NDE") & table["hosts_radio_galaxy"]
-    assert default["fp_rate_hosts"] == np.mean(table["ratio_default"][hosts] > 0.01105)
+    assert default["fp_rate_hosts"] == np.mean(table["ratio_default"][hosts] > card_threshold)
     assert default["auc_over_truth"] == pytest.approx(default["auc"] / summary["truth"]["auc"])
     # A card without a threshold on R: the balanced-accuracy one, marked in the table.
     assert summary["tiny.json"]["card_threshold"] is None
     assert summary["tiny.json"]["fp_threshold"] == summary["tiny.json"]["threshold"]
     lines = format_cluster_summary(summary).splitlines()
     assert lines[0] == "| metric | default | default #2 | tiny.json | truth |"
-    assert lines[-2].endswith(f"| 0.01105 | 0.01105 | {summary['tiny.json']['threshold']:.4g}* "
-                              f"| - |")
+    assert lines[-2].endswith(f"| {card_threshold:.4g} | {card_threshold:.4g} | "
+                              f"{summary['tiny.json']['threshold']:.4g}* | - |")
 
 
 def test_a_named_sky_replaces_the_recipes_own():

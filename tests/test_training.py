@@ -26,10 +26,13 @@ def test_config_round_trip_and_unknown_keys(tmp_path):
     config = TrainingConfig(**SMALL)
     config.write(tmp_path / "c.json")
     assert TrainingConfig.read(tmp_path / "c.json") == config
-    from astropy_radiounet.models.pretrained import default_card_path
+    from astropy_radiounet.models.pretrained import default_card_path, shipped_card_path
 
     shipped = TrainingConfig.read(default_card_path("unet"))  # a card gives its recipe
-    assert shipped.epochs == 47 and shipped.n_train == 8000 and shipped.max_minutes is None
+    assert shipped.n_train == 4000 and shipped.input_channels == ("image", "peak_snr")
+    assert shipped.warm_start == "stage1/unet-v0.3-cpu.json"  # the first stage's output
+    v02 = TrainingConfig.read(shipped_card_path("unet", "v0.2"))
+    assert v02.epochs == 47 and v02.n_train == 8000 and v02.max_minutes is None
     (tmp_path / "bad.json").write_text(json.dumps({"epochz": 3}))
     with pytest.raises(ValueError, match="Unknown training config keys \\['epochz'\\]"):
         TrainingConfig.read(tmp_path / "bad.json")

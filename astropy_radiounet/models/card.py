@@ -439,6 +439,8 @@ def find_card(weights, *, backbone="unet"):
     --------
     >>> from astropy_radiounet.models.card import find_card
     >>> find_card("default").input_channels
+    ('image', 'peak_snr')
+    >>> find_card("v0.2").input_channels
     ('image',)
     """
     if isinstance(weights, ModelCard):

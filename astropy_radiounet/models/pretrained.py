@@ -20,7 +20,7 @@ __all__ = ["MODELS_DIR", "DEFAULT_VERSIONS", "shipped_models", "shipped_card_pat
 MODELS_DIR = Path(__file__).parent
 
 #: The shipped version that ``weights='default'`` means, per backbone.
-DEFAULT_VERSIONS = {"unet": "v0.2"}
+DEFAULT_VERSIONS = {"unet": "v0.3"}
 
 _VERSION = re.compile(r"v\d+(\.\d+)*")
 

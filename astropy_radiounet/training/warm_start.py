@@ -77,10 +77,10 @@ def warm_start_model(weights="default", *, input_channels, backbone_config=None)
 
     Parameters
     ----------
-    weights : {'default'}, path or `~astropy_radiounet.models.ModelCard`, optional
+    weights : {'default'}, version name, path or `~astropy_radiounet.models.ModelCard`, optional
         The trained model (as `~astropy_radiounet.load_model` takes it):
-        ``'default'`` is the shipped model, "Radio U-Net, LoTSS at 6" pixels /
-        20" beam, v0.2" in this version.
+        ``'default'`` is the shipped default model (v0.3, of two channels, in
+        this version); ``'v0.2'`` the single-channel one v0.3 started from.
     input_channels : sequence of str
         The new network's channels; they must include every channel of the
         trained model (usually ``('image', 'peak_snr')``).
@@ -110,8 +110,8 @@ def warm_start_model(weights="default", *, input_channels, backbone_config=None)
     >>> import numpy as np
     >>> from astropy_radiounet.training import warm_start_model
     >>> from astropy_radiounet import load_model
-    >>> v02, _ = load_model(weights="default")
-    >>> model, card = warm_start_model("default", input_channels=("image", "peak_snr"))
+    >>> v02, _ = load_model(weights="v0.2")
+    >>> model, card = warm_start_model("v0.2", input_channels=("image", "peak_snr"))
     >>> card.input_channels
     ('image', 'peak_snr')
     >>> x = np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 2)).astype(np.float32)

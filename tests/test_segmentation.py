@@ -113,6 +113,25 @@ def test_wider_input_beam_scales_the_model_grid(coarse_model_dir):
         beam_area_pixels(Beam(20 * u.arcsec), WCS(coarse.header)))
 
 
+def test_a_coarse_image_has_no_full_resolution_channel():
+    """The shipped two-channel model warns, with the fix; the one-channel v0.2 does not."""
+    from astropy_radiounet.image import ImagePlane
+    from astropy_radiounet.models import find_card
+    from astropy_radiounet.segmentation.model_input import card_for_input
+
+    header = lotss_header((64, 64), four_d=False, beam=45.0, pixel=11.25)
+    plane = ImagePlane.from_array(np.zeros((64, 64)), wcs=WCS(header),
+                                  beam=Beam(45 * u.arcsec))
+    with pytest.warns(ResolutionWarning, match=r"\['peak_snr'\] channel reads an image "
+                                               r"several times sharper.*weights='v0.2'"):
+        scaled = card_for_input(plane, find_card("default"))
+    assert scaled.beam.major.to_value(u.arcsec) == pytest.approx(45.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert card_for_input(plane, find_card("v0.2")).pixel_scale.to_value(
+            u.arcsec) == pytest.approx(13.5)
+
+
 def test_segmentation_image_and_no_detections(tiny_segmenter, lotss_fits):
     probability = tiny_segmenter.predict_probability(lotss_fits)
     segmenter = RadioUNetSegmenter(5, weights=tiny_segmenter.card, threshold=0.0,

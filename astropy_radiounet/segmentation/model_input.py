@@ -442,4 +442,14 @@ def card_for_input(plane, card):
                  "%.3g\" pixels, where the beam spans as many pixels as in training",
                  _beam_text(plane.beam), _beam_text(card.beam),
                  scaled.pixel_scale.to_value(u.arcsec))
+        sharp = [name for name in card.input_channels if INPUT_CHANNELS[name].full_resolution]
+        if sharp:
+            warnings.warn(f"The image's beam ({_beam_text(plane.beam)}) is wider than the "
+                          f"model's ({_beam_text(card.beam)}), and the model's {sharp} "
+                          f"channel reads an image several times sharper than its beam, "
+                          f"which this one is not: the channel is outside what the model "
+                          f"was trained on, and diffuse emission may be missed (v0.3 missed "
+                          f"3 of 3 simulated halos at 45\").  For such images use a "
+                          f"single-channel model, e.g. weights='v0.2'.", ResolutionWarning,
+                          stacklevel=3)
     return scaled

@@ -26,11 +26,28 @@ import astropy.units as u
 import numpy as np
 
 
+def _fields(args, beam):
+    """The fields without diffuse emission and those of one halo, at ``beam`` arcsec."""
+    from astropy_radiounet.evaluation.confusers import (confuser_fields, field_shapes,
+                                                        noise_at_beam)
+    from astropy_radiounet.simulation import simulate_field
+
+    shape = (args.size, args.size)
+    empty = list(confuser_fields(args.n_fields, seed=args.seed, beam=beam * u.arcsec,
+                                 shape=shape))
+    halo_only = {"halo": 1.0, "relic": 0.0, "mini_halo": 0.0, "bridge": 0.0, "filament": 0.0}
+    halos = [simulate_field(field_shapes(shape, [beam])[0], seed=args.seed + 100 + k,
+                            beam=beam * u.arcsec, pixel_scale=beam / 4 * u.arcsec,
+                            noise=noise_at_beam(beam * u.arcsec), n_clusters=1,
+                            cluster_at_center=True, diffuse_probability=1.0,
+                            diffuse_rates=halo_only)
+             for k in range(args.n_fields)]
+    return empty, halos
+
+
 def main():
     from astropy_radiounet import RadioUNetSegmenter
-    from astropy_radiounet.evaluation.confusers import confuser_fields, noise_at_beam
     from astropy_radiounet.segmentation import model_input
-    from astropy_radiounet.simulation import simulate_field
     from astropy_radiounet.training.pairs import simulated_plane
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -45,20 +62,11 @@ def main():
     modes = {"scaled to the beam": scaled, "model's own grid": lambda plane, card: card}
     print("| model | beam | card | no-diffuse fields marked (%) | halo pixels > 3 sigma "
           "marked (%) |\n|---|---|---|---|---|")
+    fields = {beam: _fields(args, beam) for beam in args.beams}  # the same for every model
     for weights in args.weights:
         segmenter = RadioUNetSegmenter(weights=weights)
         for beam in args.beams:
-            pixel = beam / 4
-            side = int(round(args.size * 1.5 / pixel))
-            empty = list(confuser_fields(args.n_fields, seed=args.seed, beam=beam * u.arcsec,
-                                         shape=(args.size, args.size)))
-            halos = [simulate_field((side, side), seed=args.seed + 100 + k, beam=beam * u.arcsec,
-                                    pixel_scale=pixel * u.arcsec,
-                                    noise=noise_at_beam(beam * u.arcsec), n_clusters=1,
-                                    cluster_at_center=True, diffuse_probability=1.0,
-                                    diffuse_rates={"halo": 1.0, "relic": 0.0, "mini_halo": 0.0,
-                                                   "bridge": 0.0, "filament": 0.0})
-                     for k in range(args.n_fields)]
+            empty, halos = fields[beam]
             for mode, choose in modes.items():
                 model_input.card_for_input = choose
                 try:

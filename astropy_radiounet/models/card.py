@@ -28,7 +28,7 @@ from ..utils.validation import PositiveInteger, PositiveNumber, Probability
 from .calibration import ProbabilityCalibration
 from .channels import DEFAULT_INPUT_CHANNELS, check_input_channels
 from .normalisation import LogNormalisation
-from .pretrained import DEFAULT_VERSIONS, default_weights, shipped_models
+from .pretrained import DEFAULT_VERSIONS, default_weights, is_version_name, shipped_models
 
 __all__ = ["ModelCard", "load_model", "save_model", "find_card", "default_detection_threshold",
            "file_sha256"]
@@ -469,7 +469,7 @@ def find_card(weights, *, backbone="unet"):
 
 def _is_version_name(weights):
     """Whether ``weights`` names a shipped version ('v0.2') rather than a file."""
-    return bool(re.fullmatch(r"v\d+(\.\d+)*", weights)) and not Path(weights).exists()
+    return is_version_name(weights) and not Path(weights).exists()
 
 
 def load_model(backbone="unet", weights="default", *, config=None, seed=None,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ..backbones import get_backbone
 
-__all__ = ["MODELS_DIR", "DEFAULT_VERSIONS", "shipped_models", "shipped_card_path",
-           "default_card_path", "default_weights"]
+__all__ = ["MODELS_DIR", "DEFAULT_VERSIONS", "is_version_name", "shipped_models",
+           "shipped_card_path", "default_card_path", "default_weights"]
 
 #: Directory holding the shipped model cards and weights.
 MODELS_DIR = Path(__file__).parent
@@ -23,6 +23,19 @@ MODELS_DIR = Path(__file__).parent
 DEFAULT_VERSIONS = {"unet": "v0.3"}
 
 _VERSION = re.compile(r"v\d+(\.\d+)*")
+
+
+def is_version_name(name):
+    """
+    Whether ``name`` has the form of a shipped version's name (``'v0.2'``).
+
+    Examples
+    --------
+    >>> from astropy_radiounet.models.pretrained import is_version_name
+    >>> is_version_name('v0.2'), is_version_name('unet.json')
+    (True, False)
+    """
+    return bool(_VERSION.fullmatch(name))
 
 
 def shipped_models(backbone):
@@ -49,7 +62,7 @@ def shipped_models(backbone):
     found = {}
     for path in MODELS_DIR.glob(f"{backbone}-v*.json"):
         version = path.stem[len(backbone) + 1:]
-        if _VERSION.fullmatch(version):
+        if is_version_name(version):
             found[version] = str(path)
     return dict(sorted(found.items(),
                        key=lambda item: tuple(int(n) for n in item[0][1:].split("."))))

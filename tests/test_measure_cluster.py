@@ -7,7 +7,8 @@ from radio_beam import Beam
 
 from astropy_radiounet.clusters import angular_radius
 from astropy_radiounet.measure import (CLUSTER_COLUMNS, exponential_halo_image,
-                                       measure_cluster, radio_power, segment_flux)
+                                       local_background, measure_cluster, radio_power,
+                                       segment_flux)
 
 from helpers import sin_wcs
 
@@ -44,7 +45,11 @@ def test_segments_overlapping_the_aperture_are_measured():
     assert result.n_segments == 2  # the halo and the relic, not the far source
     region = np.isin(labels, [1, 2])
     np.testing.assert_array_equal(result.region, region)
-    expected = segment_flux(image, region, beam=BEAM, wcs=wcs, noise=NOISE)
+    background = local_background(image, region, exclude=labels > 0, beam=BEAM, wcs=wcs)
+    assert result.background.to_value(u.Jy / u.beam) == pytest.approx(
+        background.level.to_value(u.Jy / u.beam))
+    expected = segment_flux(image, region, beam=BEAM, wcs=wcs, noise=NOISE,
+                            background=background)
     assert result.flux.to_value(u.Jy) == pytest.approx(expected.flux.to_value(u.Jy))
     assert result.flux_err.to_value(u.Jy) == pytest.approx(expected.flux_error.to_value(u.Jy))
     assert result.power_150.to_value(u.W / u.Hz) == pytest.approx(
@@ -56,6 +61,44 @@ def test_segments_overlapping_the_aperture_are_measured():
     # The relic pulls the brightness-weighted centroid off the centre.
     r500_pixels = (angular_radius(1 * u.Mpc, 0.1) / (3 * u.arcsec)).decompose().value
     assert 0 < result.offset_r500 < 55 / r500_pixels
+
+
+def test_local_background_is_subtracted():
+    """A pedestal under the field: measured around the region and taken off its flux."""
+    wcs = _wcs()
+    image, labels = _halo_field(seed=4)
+    centre = wcs.pixel_to_world(95.5, 95.5)
+    keywords = dict(radius=3 * u.arcmin, noise=NOISE, wcs=wcs, beam=BEAM, fit_profile=False,
+                    flux_scale_error=0.0)
+    pedestal = 0.2 * NOISE
+    local = measure_cluster(image, labels, centre, **keywords)
+    raised = measure_cluster(image + pedestal, labels, centre, **keywords)
+    assert (raised.background - local.background).to_value(u.Jy / u.beam) == pytest.approx(
+        pedestal)
+    assert raised.flux.to_value(u.mJy) == pytest.approx(local.flux.to_value(u.mJy))
+    flat = measure_cluster(image, labels, centre, background=None, **keywords)
+    not_subtracted = measure_cluster(image + pedestal, labels, centre, background=None,
+                                     **keywords)
+    beams = raised.region.sum() / (BEAM.sr / (3 * u.arcsec) ** 2).decompose().value
+    assert (not_subtracted.flux - flat.flux).to_value(u.Jy) == pytest.approx(pedestal * beams)
+    # The level's error adds to the noise's.
+    assert local.flux_err > 1.01 * flat.flux_err
+    # A level given as a number is subtracted as given.
+    given = measure_cluster(image + pedestal, labels, centre, background=pedestal, **keywords)
+    assert given.flux.to_value(u.mJy) == pytest.approx(flat.flux.to_value(u.mJy))
+    with pytest.raises(ValueError, match="background must be 'local'"):
+        measure_cluster(image, labels, centre, background="annulus", **keywords)
+
+
+def test_region_without_room_for_a_ring_is_flagged():
+    wcs = _wcs()
+    image, _ = _halo_field()
+    labels = np.ones(SHAPE, dtype=np.int32)  # one segment over the whole cutout
+    result = measure_cluster(image, labels, wcs.pixel_to_world(95.5, 95.5),
+                             radius=3 * u.arcmin, noise=NOISE, wcs=wcs, beam=BEAM,
+                             fit_profile=False)
+    assert "no_background" in result.flags
+    assert result.background == 0 * u.uJy / u.beam
 
 
 def test_row_has_every_column_with_units():
@@ -137,8 +180,9 @@ def test_compact_sources_are_subtracted_and_counted():
     image = halo + point + rng.normal(0, NOISE, SHAPE)
     segments = (halo > 3 * NOISE).astype(int)
     centre = wcs.pixel_to_world(95.5, 95.5)
+    # The halo's wings reach past its segment; no background is subtracted here.
     keywords = dict(radius=3 * u.arcmin, redshift=0.1, noise=NOISE, wcs=wcs, beam=BEAM,
-                    fit_profile=False)
+                    fit_profile=False, background=None)
     truth = measure_cluster(halo, segments, centre, **keywords).flux
     plain = measure_cluster(image, segments, centre, **keywords)
     compact = subtract_compact_sources(image, wcs=wcs, beam=BEAM, noise=NOISE)

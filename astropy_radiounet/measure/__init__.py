@@ -1,6 +1,7 @@
 """
 Measure what was found: flux densities, sizes and radio powers of segments
-(``photometry.py``), radial profiles (``profile.py``), compact sources
+(``photometry.py``), the local background they sit on (``background.py``),
+radial profiles (``profile.py``), compact sources
 (``compact.py``), the diffuse emission of a cluster (``cluster.py``) and
 upper limits from injected mock halos (``limits.py``).
 
@@ -10,6 +11,7 @@ Imports of the package: ``image``, ``clusters``, ``utils`` and ``exceptions`` on
 from .photometry import (SegmentFlux, flux_error, largest_angular_size, linear_size,
                          measure_segments, radio_power, segment_flux)
 
+from .background import LocalBackground, local_background
 from .profile import HaloProfileFit, exponential_halo_image, fit_exponential_halo
 
 from .compact import SUBTRACTION_ERROR, CompactSubtraction, subtract_compact_sources
@@ -20,4 +22,5 @@ __all__ = ["radio_power", "largest_angular_size", "linear_size", "segment_flux",
            "SegmentFlux", "measure_segments", "fit_exponential_halo", "HaloProfileFit",
            "exponential_halo_image", "upper_limit", "UpperLimit", "halo_e_folding_radius",
            "HALO_RE_PER_R500", "measure_cluster", "ClusterMeasurement", "CLUSTER_COLUMNS",
-           "subtract_compact_sources", "CompactSubtraction", "SUBTRACTION_ERROR"]
+           "subtract_compact_sources", "CompactSubtraction", "SUBTRACTION_ERROR",
+           "local_background", "LocalBackground"]

@@ -27,6 +27,7 @@ from ..image.read import read_image
 from .photometry import (linear_size, radio_power, require_wcs_and_beam, segment_flux,
                          segment_labels)
 from .photometry import _largest_angular_size, SKY_BRIGHTNESS_UNIT
+from .background import local_background
 from .compact import CompactSubtraction, subtract_compact_sources
 from .profile import fit_exponential_halo
 
@@ -44,6 +45,7 @@ CLUSTER_COLUMNS = {
     "flux": (u.mJy, "flux density of the segments overlapping the aperture"),
     "flux_err": (u.mJy, "its error: flux scale, noise and compact-source subtraction"),
     "compact_flux": (u.mJy, "compact-source flux subtracted inside the segments"),
+    "background": (u.uJy / u.beam, "local background level subtracted from each pixel"),
     "surface_brightness": (SKY_BRIGHTNESS_UNIT, "mean surface brightness of the segments"),
     "power_150": (u.W / u.Hz, "radio power at 150 MHz"),
     "power_150_err": (u.W / u.Hz, "its error"),
@@ -57,8 +59,8 @@ CLUSTER_COLUMNS = {
     "halo_r_e_angle": (u.arcsec, "e-folding radius of the exponential fit, as an angle"),
     "halo_flux_3re": (u.mJy, "flux density of the fit within 3 r_e"),
     "halo_flux_3re_err": (u.mJy, "its error"),
-    "measure_flags": (None, "edge, blank, compact_unreliable, no_redshift, no_segment, "
-                            "no_fit, fit_failed, fit_unconstrained"),
+    "measure_flags": (None, "edge, blank, compact_unreliable, no_background, no_redshift, "
+                            "no_segment, no_fit, fit_failed, fit_unconstrained"),
 }
 
 
@@ -79,6 +81,9 @@ class ClusterMeasurement:
         inside the region; 0 without one).
     surface_brightness : `~astropy.units.Quantity`
         In μJy/arcsec².
+    background : `~astropy.units.Quantity`
+        The background level subtracted from each pixel of the region,
+        μJy/beam (0 without; see `measure_cluster`).
     power_150, power_150_err : `~astropy.units.Quantity`
         In W/Hz (NaN without a usable redshift).
     las, lls : `~astropy.units.Quantity`
@@ -102,6 +107,7 @@ class ClusterMeasurement:
     flux_err: u.Quantity
     compact_flux: u.Quantity
     surface_brightness: u.Quantity
+    background: u.Quantity
     power_150: u.Quantity
     power_150_err: u.Quantity
     las: u.Quantity
@@ -130,7 +136,8 @@ class ClusterMeasurement:
             r_e_err_kpc = linear_size(fit.r_e_err, self.redshift)
         values = {
             "flux": self.flux, "flux_err": self.flux_err, "compact_flux": self.compact_flux,
-            "surface_brightness": self.surface_brightness, "power_150": self.power_150,
+            "surface_brightness": self.surface_brightness, "background": self.background,
+            "power_150": self.power_150,
             "power_150_err": self.power_150_err, "las": self.las, "lls": self.lls,
             "halo_i0": None if fit is None else fit.i0,
             "halo_i0_err": None if fit is None else fit.i0_err,
@@ -236,15 +243,15 @@ def _empty(shape, redshift, flags):
     return ClusterMeasurement(
         n_segments=0, region=np.zeros(shape, bool), flux=nan * u.mJy, flux_err=nan * u.mJy,
         compact_flux=nan * u.mJy, surface_brightness=nan * SKY_BRIGHTNESS_UNIT,
-        power_150=nan * u.W / u.Hz, power_150_err=nan * u.W / u.Hz, las=nan * u.arcmin,
-        lls=nan * u.kpc, offset_r500=nan, profile=None, redshift=redshift,
-        flags=tuple(flags), compact=None)
+        background=nan * u.uJy / u.beam, power_150=nan * u.W / u.Hz,
+        power_150_err=nan * u.W / u.Hz, las=nan * u.arcmin, lls=nan * u.kpc, offset_r500=nan,
+        profile=None, redshift=redshift, flags=tuple(flags), compact=None)
 
 
 def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift=None,
-                    compact=None, noise=None, flux_scale_error=0.1, alpha=-1.3,
-                    frequency=144 * u.MHz, cosmology=None, fit_profile=True, wcs=None,
-                    beam=None):
+                    compact=None, noise=None, background="local", flux_scale_error=0.1,
+                    alpha=-1.3, frequency=144 * u.MHz, cosmology=None, fit_profile=True,
+                    wcs=None, beam=None):
     """
     Measure the diffuse emission of a cluster inside the segments overlapping
     its aperture.
@@ -278,6 +285,16 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
         The rms in Jy/beam, as for `~astropy_radiounet.measure.segment_flux`;
         by default one number from (a sample of ``NOISE_SAMPLE`` of) the
         valid pixels outside all segments.
+    background : 'local', float, `~astropy.units.Quantity` or `None`, optional
+        The level subtracted from each pixel of the region before its flux
+        density is summed: ``'local'`` (default) measures it with
+        `~astropy_radiounet.measure.local_background` in a ring 2 to 10 beams
+        from the region, outside every segment, on the compact-subtracted
+        image (faint sources below the noise add a positive pedestal that a
+        large region sums to a sizeable flux density); its error adds to
+        ``flux_err``, and a ring too small for a level is flagged
+        ``no_background`` (nothing is then subtracted).  A number or
+        Quantity (Jy/beam) is subtracted as given; `None` subtracts nothing.
     flux_scale_error : float, optional
         Fractional flux-scale error (LoTSS: 0.1).
     alpha, frequency, cosmology : optional
@@ -332,8 +349,18 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
     unreliable = np.zeros(plane.shape, bool) if compact is None else compact.unreliable
     if np.any(unreliable & region):
         flags.append("compact_unreliable")
+    if isinstance(background, str) and background == "local":
+        background = local_background(values, region, exclude=labels > 0, beam=plane.beam,
+                                      wcs=plane.wcs)
+        if not background.usable:
+            flags.append("no_background")
+            background = None
+    elif isinstance(background, str):
+        msg = (f"background must be 'local', a level in Jy/beam or None; got "
+               f"{background!r}.")
+        raise ValueError(msg)
     photometry = segment_flux(values, region, beam=plane.beam, wcs=plane.wcs, noise=noise,
-                              flux_scale_error=flux_scale_error)
+                              flux_scale_error=flux_scale_error, background=background)
     flags += [name for name, on in (("edge", photometry.touches_edge),
                                     ("blank", photometry.blank)) if on]
     flux_err = photometry.flux_error
@@ -359,6 +386,7 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
         n_segments=int(selected.size), region=region, flux=photometry.flux.to(u.mJy),
         flux_err=flux_err.to(u.mJy), compact_flux=compact_flux.to(u.mJy),
         surface_brightness=photometry.surface_brightness_sky,
+        background=photometry.background.to(u.uJy / u.beam),
         power_150=radio_power(photometry.flux, z, **power),
         power_150_err=radio_power(flux_err, z, **power), las=las.to(u.arcmin),
         lls=linear_size(las, z, cosmology=cosmology), offset_r500=offset, profile=profile,

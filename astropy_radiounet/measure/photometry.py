@@ -248,19 +248,23 @@ class SegmentFlux:
     ----------
     flux : `~astropy.units.Quantity`
         Flux density in Jy: the sum of the Jy/beam values of the valid
-        pixels of the segment over the beam area in pixels.
+        pixels of the segment, less the background, over the beam area in
+        pixels.
     flux_error : `~astropy.units.Quantity`
-        In Jy: :math:`\\sqrt{(f S)^2 + \\sigma^2 N_{\\rm beams}}`, with
-        ``f`` the flux-scale error.
+        In Jy: :math:`\\sqrt{(f S)^2 + \\sigma^2 N_{\\rm beams} +
+        (\\sigma_B N_{\\rm beams})^2}`, with ``f`` the flux-scale error and
+        :math:`\\sigma_B` the error of the background level.
     noise_error : `~astropy.units.Quantity`
         The noise term alone, :math:`\\sigma \\sqrt{N_{\\rm beams}}`, in Jy.
     noise : `~astropy.units.Quantity`
         The rms :math:`\\sigma` used, in Jy/beam (for a noise map, the rms
         of the map over the segment).
     surface_brightness : `~astropy.units.Quantity`
-        Mean brightness in Jy/beam.
+        Mean brightness in Jy/beam (less the background).
     surface_brightness_sky : `~astropy.units.Quantity`
         Flux density per solid angle, in uJy/arcsec2.
+    background : `~astropy.units.Quantity`
+        The background level subtracted from each pixel, Jy/beam (0 for none).
     n_pixels : int
         Valid pixels summed.
     n_blank : int
@@ -285,6 +289,7 @@ class SegmentFlux:
     n_beams: float
     touches_edge: bool
     blank: bool
+    background: u.Quantity = 0.0 * u.Jy / u.beam
 
 
 def require_wcs_and_beam(plane, task, *, name="image",
@@ -346,28 +351,55 @@ def _check_noise(noise, shape):
     return float(noise)
 
 
+def _check_background(background):
+    """The background level and its error in Jy/beam, from `segment_flux`'s argument."""
+    from .background import LocalBackground
+
+    if background is None:
+        return 0.0, 0.0
+    if isinstance(background, LocalBackground):
+        level, error = background.level, background.error
+    else:
+        level, error = background, 0.0
+    try:
+        level = u.Quantity(level, u.Jy / u.beam).value
+        error = u.Quantity(error, u.Jy / u.beam).value
+    except (TypeError, u.UnitsError):
+        level = np.nan
+    if not (np.ndim(level) == 0 and np.isfinite(level) and np.isfinite(error)):
+        msg = (f"background must be a finite level in Jy/beam (a number or Quantity) or a "
+               f"LocalBackground from local_background with a usable level; got "
+               f"{background!r}.")
+        raise ValueError(msg)
+    return float(level), float(error)
+
+
 def _photometry(values, blank, mask, noise, beam_pixels, pixel_area, flux_scale_error,
-                touches_edge, rows=slice(None), cols=slice(None)):
+                touches_edge, rows=slice(None), cols=slice(None), background=(0.0, 0.0)):
     valid = mask & ~blank
     n_pixels = int(np.count_nonzero(valid))
     n_blank = int(np.count_nonzero(mask & blank))
-    beam_sum = float(values[valid].sum())
+    level, level_error = background
+    beam_sum = float(values[valid].sum()) - level * n_pixels
     flux = beam_sum / beam_pixels
     n_beams = n_pixels / beam_pixels
     sigma = _noise_rms(noise, valid, rows, cols)
     noise_error = sigma * np.sqrt(n_beams)
+    error = np.hypot(flux_error(flux, sigma, n_beams, flux_scale_error=flux_scale_error),
+                     level_error * n_beams)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = beam_sum / n_pixels if n_pixels else np.nan
         sky = (flux * u.Jy / (n_pixels * pixel_area)).to(SKY_BRIGHTNESS_UNIT)
     return SegmentFlux(
         flux=flux * u.Jy,
-        flux_error=flux_error(flux, sigma, n_beams, flux_scale_error=flux_scale_error) * u.Jy,
+        flux_error=float(error) * u.Jy,
         noise_error=noise_error * u.Jy,
         noise=sigma * u.Jy / u.beam,
         surface_brightness=mean * u.Jy / u.beam,
         surface_brightness_sky=sky,
         n_pixels=n_pixels, n_blank=n_blank, n_beams=n_beams,
-        touches_edge=bool(touches_edge), blank=n_blank > 0)
+        touches_edge=bool(touches_edge), blank=n_blank > 0,
+        background=level * u.Jy / u.beam)
 
 
 def flux_error(flux, noise, n_beams, *, flux_scale_error=0.1):
@@ -406,7 +438,8 @@ def flux_error(flux, noise, n_beams, *, flux_scale_error=0.1):
                     np.asarray(noise, dtype=float) * np.sqrt(n_beams))
 
 
-def segment_flux(image, mask, *, beam=None, wcs=None, noise=None, flux_scale_error=0.1):
+def segment_flux(image, mask, *, beam=None, wcs=None, noise=None, flux_scale_error=0.1,
+                 background=None):
     """
     Flux density of one segment of an image, with its error.
 
@@ -430,6 +463,11 @@ input of `~astropy_radiounet.image.read_image`
         outside the mask.
     flux_scale_error : float, optional
         Fractional flux-scale uncertainty (LoTSS: 0.1).
+    background : float, `~astropy.units.Quantity` or `LocalBackground`, optional
+        A level in Jy/beam to subtract from every pixel of the segment: a
+        number, or the `~astropy_radiounet.measure.LocalBackground` that
+        `~astropy_radiounet.measure.local_background` measures around it,
+        whose error then adds to ``flux_error``.  None by default.
 
     Returns
     -------
@@ -440,7 +478,8 @@ input of `~astropy_radiounet.image.read_image`
         the noise of an image is correlated over a beam), ``noise_error``,
         ``noise``, ``surface_brightness`` (mean Jy/beam),
         ``surface_brightness_sky`` (uJy/arcsec2), ``n_pixels``, ``n_blank``,
-        ``n_beams`` and the flags ``touches_edge`` and ``blank``.
+        ``n_beams``, the flags ``touches_edge`` and ``blank``, and the
+        ``background`` subtracted.
 
     Examples
     --------
@@ -468,11 +507,13 @@ input of `~astropy_radiounet.image.read_image`
     values, blank, wcs, beam = _plane_values(image, wcs, beam)
     mask = _segment_mask(mask, values.shape)
     noise = _check_noise(noise, values.shape)
+    background = _check_background(background)
     if noise is None:
         noise = float(robust_sigma(values[~mask & ~blank]))
     touches_edge = mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any()
     return _photometry(values, blank, mask, noise, beam_area_pixels(beam, wcs),
-                       pixel_scale(wcs) ** 2, flux_scale_error, touches_edge)
+                       pixel_scale(wcs) ** 2, flux_scale_error, touches_edge,
+                       background=background)
 
 
 def _segment_redshifts(redshift, n):

@@ -20,8 +20,8 @@ ellipse of three times those radii).
 
 * `exponential_halo_image`: the model on a pixel grid, in Jy/beam, convolved
   with a Gaussian beam;
-* `fit_exponential_halo`: the fit, with errors corrected for the correlation
-  of the noise between pixels within a beam, as a `HaloProfileFit`.
+* `fit_exponential_halo`: the fit, with errors for noise correlated within a
+  beam and for the misfit of the profile, as a `HaloProfileFit`.
 """
 
 from dataclasses import dataclass, field
@@ -32,6 +32,7 @@ from astropy.coordinates import SkyCoord
 from astropy.wcs.utils import pixel_to_skycoord, skycoord_to_pixel
 from scipy.optimize import least_squares
 from scipy.fft import irfft2, next_fast_len, rfft2
+from scipy.signal import fftconvolve
 
 from ..image import ImagePlane, beam_area_pixels, beam_pixel_covariance, check_wcs
 from ..image import gaussian_kernel, pixel_scale
@@ -66,6 +67,52 @@ def _beam_covariance(beam_pixels):
                f"{covariance.shape}.")
         raise ValueError(msg)
     return covariance
+
+
+def _parameter_covariance(jacobian, residuals, use, beam_pixels):
+    """
+    The covariance of the fitted parameters, for noise correlated over a
+    beam and a profile that may not describe the data.
+
+    ``jacobian`` (pixels x parameters) and ``residuals`` are weighted (divided
+    by the noise) on the ``True`` pixels of ``use``; ``beam_pixels`` is the
+    beam's area in pixels.  Two estimates, with :math:`B = (J^T J)^{-1}`:
+
+    * the noise alone: :math:`B` times the pixels per beam, the standard
+      correction for noise whose correlation function is the beam (Condon
+      1997, PASP 109, 166);
+    * the residuals: :math:`B \\, J^T C J \\, B` with :math:`C` the
+      autocorrelation of the residuals over the pixels, divided by their
+      number and tapered by a Bartlett window as long as the grid so that it
+      is positive semi-definite -- the heteroscedasticity- and
+      autocorrelation-consistent (sandwich) estimate of Newey & West (1987,
+      Econometrica 55, 703) in two dimensions.  It holds whatever the
+      residuals show: turbulent structure, a cut-off, residual sources.
+
+    The result is the first plus the part of the second that exceeds it
+    (its positive eigenvalues), so that a misfit raises the errors and a
+    good fit keeps those of the noise, which the sandwich, from one noise
+    realisation, estimates with a scatter of its own.
+    """
+    n_free = jacobian.shape[1]
+    try:
+        bread = np.linalg.inv(jacobian.T @ jacobian)
+    except np.linalg.LinAlgError:
+        return np.full((n_free, n_free), np.nan)
+    noise_only = bread * beam_pixels
+    residual_map = np.zeros(use.shape)
+    residual_map[use] = residuals
+    ny, nx = use.shape
+    # fftconvolve with the flipped map is the autocorrelation, zero lag at (ny-1, nx-1).
+    acf = fftconvolve(residual_map, residual_map[::-1, ::-1], mode="full") / use.sum()
+    window = np.outer(1 - np.abs(np.arange(1 - ny, ny)) / ny,
+                      1 - np.abs(np.arange(1 - nx, nx)) / nx)
+    maps = np.zeros((n_free, ny, nx))
+    maps[:, use] = jacobian.T
+    smoothed = np.stack([fftconvolve(m, acf * window, mode="same") for m in maps])
+    sandwich = bread @ np.einsum("kyx,lyx->kl", maps, smoothed) @ bread
+    values, vectors = np.linalg.eigh(sandwich - noise_only)
+    return noise_only + (vectors * np.clip(values, 0, None)) @ vectors.T
 
 
 def _profile(shape, x0, y0, i0, r1, r2, theta, kernel=None):
@@ -213,9 +260,8 @@ class HaloProfileFit:
     The result of `fit_exponential_halo`.
 
     Errors are one standard deviation, from the Jacobian at the best fit,
-    with the covariance multiplied by the number of pixels per beam for the
-    correlated noise, and by the reduced chi-square where it exceeds 1 (see
-    `fit_exponential_halo`).
+    for noise correlated over a beam and raised where the correlated
+    residuals show a misfit of the profile (see `fit_exponential_halo`).
 
     Attributes
     ----------
@@ -339,16 +385,18 @@ def fit_exponential_halo(image, mask, *, beam=None, wcs=None, noise, centre=None
     the second moment (that of an exponential is :math:`3 r_e^2` per axis,
     plus the beam's), :math:`I_0` from the peak.
 
-    Pixels within a beam are not independent: the covariance from the
-    Jacobian, :math:`(J^T J)^{-1}`, which assumes they are, is multiplied by
-    the number of pixels per beam (`~astropy_radiounet.image.beam_area_pixels`),
-    the standard correction for noise whose correlation function is the
-    beam, as in an interferometric image (e.g. Condon 1997, PASP 109, 166;
-    Halo-FDCA does the same by sampling one pixel per beam).  Where the
-    exponential does not describe the halo -- turbulence, an edge, residual
-    sources -- the reduced chi-square :math:`\\chi^2 / {\\rm dof}` exceeds 1
-    and the covariance is multiplied by it as well: the errors then include
-    the misfit, not the noise alone.
+    Pixels within a beam are not independent, and an exponential seldom
+    describes a halo to the noise (turbulence, an edge, residual sources).
+    The covariance from the Jacobian, :math:`(J^T J)^{-1}`, which assumes
+    independent pixels and a perfect model, is therefore multiplied by the
+    number of pixels per beam (`~astropy_radiounet.image.beam_area_pixels`),
+    the standard correction for noise whose correlation function is the beam
+    (e.g. Condon 1997, PASP 109, 166; Halo-FDCA samples one pixel per beam
+    instead), and raised by whatever more the correlated residuals show: a
+    sandwich estimate with their measured autocorrelation (Newey & West
+    1987, Econometrica 55, 703; see ``_parameter_covariance``).  On pure
+    correlated noise the errors match the scatter of repeated fits; with a
+    misfit they grow with it.
 
     Parameters
     ----------
@@ -495,17 +543,9 @@ def fit_exponential_halo(image, mask, *, beam=None, wcs=None, noise, centre=None
     result = least_squares(residuals, start, jac=jacobian, bounds=(lower, upper),
                            x_scale="jac", max_nfev=MAX_EVALUATIONS)
 
-    # Covariance from the Jacobian, corrected for correlated noise.
-    jacobian = result.jac
-    try:
-        cov = np.linalg.inv(jacobian.T @ jacobian)
-    except np.linalg.LinAlgError:
-        cov = np.full((n_free, n_free), np.nan)
-    # Where the profile does not describe the halo (turbulence, a cut-off,
-    # residual sources), the reduced chi-square exceeds 1 and the errors are
-    # scaled up with it, as for a fit whose noise model is incomplete.
-    reduced_chi2 = 2 * result.cost / max(n_use - n_free, 1)
-    cov = cov * beam_area_pixels(beam, wcs) * max(1.0, reduced_chi2)
+    # Covariance: that of the noise alone, correlated over a beam, raised
+    # where the residuals show correlated misfit on top of it.
+    cov = _parameter_covariance(result.jac, result.fun, box_use, beam_area_pixels(beam, wcs))
     p = np.array(result.x, dtype=float)
     if not elliptical:
         # Expand to (x0, y0, i0, r1, r2, theta), r2 = r1 with full correlation.

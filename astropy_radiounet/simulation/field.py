@@ -81,7 +81,9 @@ class SimulatedField:
         ``cluster`` (index, -1 for none), ``x``, ``y``, ``ra``, ``dec``,
         ``flux``, ``size`` (largest linear size in kpc; NaN for field radio
         galaxies, whose redshift is unknown) and ``angular_size`` (largest
-        angular size in arcsec, for every row).
+        angular size in arcsec, for every row); for halos and mini-halos
+        also ``r_e`` (the e-folding radius along the major axis, arcsec) and
+        ``axis_ratio`` (minor over major; both NaN for other sources).
     header : `~astropy.io.fits.Header`
         LoTSS-style 4-D header of the image.
     config : `~astropy_radiounet.simulation.InstrumentConfig`
@@ -1182,12 +1184,15 @@ def _source_table(comps, rg_rows, oy, ox, wcs, structure, pix):
     def scale(cluster):  # kpc per arcsec at the source
         return kpc_per_arcsec(structure.clusters[cluster]["z"] if cluster >= 0 else structure.z)
 
+    nan = float("nan")
     rows = [dict(kind=c.kind, label=c.label, cluster=c.cluster, y=c.y - oy, x=c.x - ox,
-                 flux=c.flux, size_kpc=c.size_kpc, size=c.size_kpc / scale(c.cluster))
+                 flux=c.flux, size_kpc=c.size_kpc, size=c.size_kpc / scale(c.cluster),
+                 r_e=c.params.get("r_e_pix", nan) * pix,
+                 axis_ratio=c.params.get("axis_ratio", nan))
             for c in comps]
     rows += [dict(kind=r["kind"], label=0, cluster=r["cluster"], y=r["y"] - oy,
                   x=r["x"] - ox, flux=r["flux"], size_kpc=r["size_kpc"],
-                  size=r["size_pix"] * pix) for r in rg_rows]
+                  size=r["size_pix"] * pix, r_e=nan, axis_ratio=nan) for r in rg_rows]
     tab = QTable()
     tab["kind"] = [r["kind"] for r in rows] if rows else np.zeros(0, "U13")
     tab["label"] = np.array([r["label"] for r in rows], np.int16)
@@ -1201,4 +1206,6 @@ def _source_table(comps, rg_rows, oy, ox, wcs, structure, pix):
     tab["flux"] = np.array([r["flux"] for r in rows], float) * u.Jy
     tab["size"] = np.array([r["size_kpc"] for r in rows], float) * u.kpc
     tab["angular_size"] = np.array([r["size"] for r in rows], float) * u.arcsec
+    tab["r_e"] = np.array([r["r_e"] for r in rows], float) * u.arcsec
+    tab["axis_ratio"] = np.array([r["axis_ratio"] for r in rows], float)
     return tab

@@ -114,6 +114,19 @@ def test_mask_where_diffuse_is(de_field):
     assert set(np.unique(f.labels)) <= {0, *LABELS.values()}
 
 
+def test_halo_rows_hold_their_profile(de_field):
+    """The source table gives a halo's e-folding radius and axis ratio, NaN elsewhere."""
+    sources = de_field.sources
+    halo = sources[sources["kind"] == "halo"]
+    assert len(halo) == 1
+    r_e = halo["r_e"][0].to_value(u.arcsec)
+    # The halo's largest size is 6 r_e (truncated at 3 r_e on each side).
+    assert r_e == pytest.approx(halo["angular_size"][0].to_value(u.arcsec) / 6, rel=1e-6)
+    assert 0.6 <= halo["axis_ratio"][0] <= 1.0
+    others = sources[~np.isin(sources["kind"], ["halo", "mini_halo"])]
+    assert np.all(np.isnan(others["r_e"])) and np.all(np.isnan(others["axis_ratio"]))
+
+
 def test_mask_level_is_configurable(de_field):
     f2 = simulate_field((192, 192), seed=11, n_clusters=1, diffuse_probability=1.0,
                         diffuse_rates={"halo": 1.0, "mini_halo": 0.0}, redshift=0.25,

@@ -291,8 +291,9 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
         `~astropy_radiounet.measure.local_background` in a ring 2 to 10 beams
         from the region, outside every segment, on the compact-subtracted
         image (faint sources below the noise add a positive pedestal that a
-        large region sums to a sizeable flux density); its error adds to
-        ``flux_err``, and a ring too small for a level is flagged
+        large region sums to a sizeable flux density), and from the pixels
+        of the profile fit; its error adds to ``flux_err``, and a ring too
+        small for a level is flagged
         ``no_background`` (nothing is then subtracted).  A number or
         Quantity (Jy/beam) is subtracted as given; `None` subtracts nothing.
     flux_scale_error : float, optional
@@ -379,8 +380,10 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
     profile = None
     if fit_profile:
         sigma = photometry.noise.to_value(u.Jy / u.beam)
-        profile, problem = _fit(np.where(unreliable, np.nan, values), region, plane, sigma,
-                                center, las)
+        # The same background off the fitted pixels: the profile has no pedestal.
+        level = photometry.background.to_value(u.Jy / u.beam)
+        profile, problem = _fit(np.where(unreliable, np.nan, values - level), region, plane,
+                                sigma, center, las)
         flags += [problem] if problem else []
     return ClusterMeasurement(
         n_segments=int(selected.size), region=region, flux=photometry.flux.to(u.mJy),

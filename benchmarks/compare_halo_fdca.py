@@ -18,12 +18,13 @@ For each simulated cluster with a radio halo at the centre of a LoTSS-like
 6" field (as ``measure_recovery.py --kind halo``), the shipped segmenter
 segments the image and ``measure_cluster(..., compact="region")`` subtracts
 the compact sources of the segments and fits the profile.  Halo-FDCA's
-circular model is then fitted to the same compact-subtracted image (a square
-cutout around the fit, written to a temporary FITS file with the field's
-header) on the same pixels: everything outside the segments grown by a beam,
-and the pixels the compact subtraction flags as unreliable, is excluded with
-a DS9 region file (boxes in image coordinates), as Halo-FDCA's API takes
-masks; the script checks that the mask Halo-FDCA builds from it is ours.
+circular model is then fitted to the same compact-subtracted image less the
+same local background (a square cutout around the fit, written to a
+temporary FITS file with the field's header) on the same pixels: everything
+outside the segments grown by a beam, and the pixels the compact subtraction
+flags as unreliable, is excluded with a DS9 region file (boxes in image
+coordinates), as Halo-FDCA's API takes masks; the script checks that the
+mask Halo-FDCA builds from it is ours.
 
 Halo-FDCA runs offline: the cluster's position (``loc``) and redshift are
 given, so that it queries neither NED nor VizieR (its VizieR look-up, made
@@ -110,7 +111,9 @@ def _fit_pixels(result, beam):
 
     plane = result.compact.subtracted
     values, valid = plane.read()
-    values = np.where(valid, values, np.nan).astype(np.float64)
+    # As measure_cluster's fit: the local background taken off.
+    level = result.background.to_value(u.Jy / u.beam)
+    values = np.where(valid, values - level, np.nan).astype(np.float64)
     # As measure_cluster's fit: the region grown by a beam, unreliable pixels left out.
     grow = max(int(round(angle_pixels(beam.major, plane.wcs, name="beam"))), 1)
     use = (binary_dilation(result.region, iterations=grow) & np.isfinite(values)

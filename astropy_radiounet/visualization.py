@@ -70,12 +70,14 @@ def plot_overlay(image, probability, *, wcs=None, segment_image=None, threshold=
         Save the figure here (PNG, PDF, ... by extension).
     max_pixels : int, optional
         Images with more pixels than this along an axis are shown decimated
-        by a whole factor (the WCS follows), so that survey mosaics plot
-        quickly.
+        by a whole factor, so that survey mosaics plot quickly; the axes stay
+        in the pixels of ``image`` (and its ``wcs``), so that regions and
+        contours in those pixels can be drawn on them.
 
     Returns
     -------
     ax : `~matplotlib.axes.Axes`
+        In the pixel coordinates of ``image`` (a WCSAxes with ``wcs``).
     """
     import matplotlib.pyplot as plt
 
@@ -84,27 +86,34 @@ def plot_overlay(image, probability, *, wcs=None, segment_image=None, threshold=
                f"the same shape.")
         raise ValueError(msg)
     # Decimate before converting, so that a memory-mapped mosaic is not copied whole.
-    step = max(1, -(-max(np.shape(image)) // int(max_pixels)))
+    # The axes stay in the pixels of the image given (the decimated pixel k is
+    # drawn at k * step), so that callers can draw on them in those pixels.
+    full_shape = np.shape(image)
+    step = max(1, -(-max(full_shape) // int(max_pixels)))
     image = np.asarray(np.asanyarray(image)[::step, ::step], dtype=float)
     probability = np.asarray(np.asanyarray(probability)[::step, ::step], dtype=float)
-    if step > 1 and wcs is not None:
-        wcs = wcs[::step, ::step]
+    ys, xs = (np.arange(n) * step for n in image.shape)
     if ax is None:
         figure = plt.figure(figsize=(8, 7.5))
         ax = figure.add_subplot(projection=wcs) if wcs is not None else figure.add_subplot()
+    half = step / 2
     ax.imshow(image, origin="lower", cmap="gray_r", norm=image_normalization(image),
-              interpolation="nearest")
+              interpolation="nearest",
+              extent=(-half, xs[-1] + half, -half, ys[-1] + half))
     finite_probability = np.where(np.isfinite(probability), probability, 0.0)
     levels = (0.1, 0.75) if levels is None else levels
     thin = sorted(level for level in levels if level != threshold)
     if thin:
-        ax.contour(finite_probability, levels=thin, colors="tab:orange", linewidths=0.6,
-                   alpha=0.8)
-    ax.contour(finite_probability, levels=[threshold], colors="tab:red", linewidths=1.5)
+        ax.contour(xs, ys, finite_probability, levels=thin, colors="tab:orange",
+                   linewidths=0.6, alpha=0.8)
+    ax.contour(xs, ys, finite_probability, levels=[threshold], colors="tab:red",
+               linewidths=1.5)
     if segment_image is not None:
         outline = segment_image.data[::step, ::step] > 0
-        ax.contour(outline.astype(float), levels=[0.5], colors="tab:cyan", linewidths=1.0,
-                   linestyles="dashed")
+        ax.contour(xs, ys, outline.astype(float), levels=[0.5], colors="tab:cyan",
+                   linewidths=1.0, linestyles="dashed")
+    ax.set_xlim(-0.5, full_shape[1] - 0.5)
+    ax.set_ylim(-0.5, full_shape[0] - 0.5)
     if wcs is not None:
         ax.coords[0].set_axislabel("Right ascension")
         ax.coords[1].set_axislabel("Declination")

@@ -122,7 +122,7 @@ def test_no_command_prints_help(capsys):
     assert "segment" in capsys.readouterr().out
 
 
-def test_overlay_of_a_large_image_is_decimated_with_its_wcs(tmp_path):
+def test_overlay_of_a_large_image_is_decimated_in_its_own_pixels(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -139,9 +139,17 @@ def test_overlay_of_a_large_image_is_decimated_with_its_wcs(tmp_path):
     ax = plot_overlay(image, probability, wcs=wcs, max_pixels=1000,
                       filename=tmp_path / "big.png")
     assert ax.images[0].get_array().shape == (1000, 834)
-    # The same sky position lands on the same decimated pixel.
+    # Decimated pixel k is drawn at pixel 3k of the image: the axes stay in the
+    # image's pixels and WCS, so that what callers draw in them lands on it.
+    assert ax.images[0].get_extent() == [-1.5, 2500.5, -1.5, 2998.5]
+    assert ax.get_xlim() == (-0.5, 2499.5) and ax.get_ylim() == (-0.5, 2999.5)
     sky = wcs.pixel_to_world(1200, 1200)
-    assert np.allclose(ax.wcs.world_to_pixel(sky), (400, 400), atol=0.5)
+    assert np.allclose(ax.wcs.world_to_pixel(sky), (1200, 1200), atol=1e-6)
+    # The probability contour (red) outlines the box in the image's pixels.
+    red = [c for c in ax.collections if hasattr(c, "get_paths") and c.get_paths()][-1]
+    vertices = np.concatenate([path.vertices for path in red.get_paths()])
+    assert 990 < vertices[:, 0].min() < 1010 and 1390 < vertices[:, 0].max() < 1410
+    assert 990 < vertices[:, 1].min() < 1010 and 1490 < vertices[:, 1].max() < 1510
     plt.close(ax.figure)
     assert (tmp_path / "big.png").stat().st_size > 10_000
 

@@ -81,7 +81,7 @@ KIND_RATES = {"any": {"bridge": 0.0, "filament": 0.0},
                         "filament": 0.0}}
 
 
-def measure_field(seed, segmenter, sky, segments_from="model", kind="any"):
+def measure_field(seed, segmenter, sky, segments_from="model", kind="any", background="local"):
     """One simulated cluster with diffuse emission: truth and measurement."""
     from astropy_radiounet.measure import measure_cluster
     from astropy_radiounet.simulation import SKY_PRESETS, simulate_field
@@ -106,7 +106,7 @@ def measure_field(seed, segmenter, sky, segments_from="model", kind="any"):
             segments = segmenter.segment(probability, wcs=plane.wcs, beam=plane.beam)
         # As radiounet classify --measure does.
         result = measure_cluster(plane, segments, centre, radius=radius, r500=row["R500"],
-                                 redshift=row["z"], compact="region")
+                                 redshift=row["z"], compact="region", background=background)
     halos = own[own["kind"] != "relic"]
     one = len(halos) == 1
     r_e_major = halos["r_e"][0].to_value(u.arcsec) if one else np.nan
@@ -238,6 +238,9 @@ def main():
     parser.add_argument("--kind", choices=tuple(KIND_RATES), default="any",
                         help="the clusters' diffuse emission: every kind (default), or "
                              "halos (and mini-halos) only, or relics only")
+    parser.add_argument("--no-background", action="store_true",
+                        help="measure without taking the local background off "
+                             "(measure_cluster(background=None)), for comparison")
     parser.add_argument("--segments", choices=("model", "truth"), default="model",
                         help="measure the model's segments (end to end), or the truth "
                              "mask (the measurement alone)")
@@ -249,7 +252,8 @@ def main():
     rows = []
     started = time.perf_counter()
     for k in range(args.n_fields):
-        row = measure_field(args.seed + k, segmenter, args.sky, args.segments, args.kind)
+        row = measure_field(args.seed + k, segmenter, args.sky, args.segments, args.kind,
+                            None if args.no_background else "local")
         if row is not None:
             rows.append(row)
             print(f"field {k}: {row['kinds']:<16} S/N {row['snr']:6.1f} "

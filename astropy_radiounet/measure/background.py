@@ -8,7 +8,7 @@ of the shared LoTSS-DR1 field is 0.04 to 0.05 times its noise; that of the
 simulated LoTSS-like fields 0.06 to 0.08).  Summed over a region of
 thousands of pixels, such as a radio halo's, it adds flux density that the
 halo does not have: 0.07 times a 70 μJy/beam noise over a 2 arcmin radius
-region is 5.5 mJy, a third of a faint halo's.  As in aperture photometry
+region is 5.5 mJy, a third of a 15 mJy halo's.  As in aperture photometry
 with a background annulus (photutils' ``LocalBackground``), the level is
 the median of the pixels in a ring around the region, away from it and
 from every other segment, and is subtracted from each pixel of the region.

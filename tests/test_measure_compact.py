@@ -396,3 +396,33 @@ def test_write_round_trips_through_read_image(tmp_path):
     result.write(out, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["field.fits",
                                                           "field_compact_subtracted.fits"]
+
+
+def test_search_within_a_region_finds_what_the_whole_image_search_finds():
+    """Restricted to a region, the search works on a crop around it; same components."""
+    from astropy_radiounet.measure.compact import _find_components, _find_in, _finder
+
+    shape = (400, 400)
+    fwhm = 4.0
+    rng = np.random.default_rng(7)
+    image = correlated_noise(shape, fwhm, seed=3)
+    for y, x in rng.uniform(20, 380, size=(150, 2)):
+        image += gaussian(shape, y, x, rng.uniform(1e-3, 2e-2), fwhm, size=rng.uniform(0, 3))
+    plane = ImagePlane.from_array(image.astype(np.float32), wcs=sky_wcs(shape), beam=FINE)
+    finder = _finder(plane, snr=5.0, max_size=None, box_size=None, max_residual=3.0)
+    values, valid = plane.read()
+    allowed = np.zeros(shape, bool)
+    allowed[150:260, 120:230] = True
+    cropped = _find_components(values, valid, NOISE, finder, allowed=allowed)
+    whole = _find_in(values, valid, NOISE, finder, allowed)
+    assert len(cropped) >= 3
+    assert len(cropped) == len(whole)
+    # The same sources to the fits' tolerance (ftol, xtol 1e-4: the fits start
+    # from coordinates of another origin): flux within 0.1 per cent, centre
+    # within 0.01 pixel, intrinsic size within 0.05 pixel.
+    for (params, rms), (expected, expected_rms) in zip(cropped, whole):
+        assert params[0] == pytest.approx(expected[0], rel=1e-3)
+        np.testing.assert_allclose(params[1:3], expected[1:3], atol=0.01)
+        np.testing.assert_allclose(params[3:], expected[3:], atol=0.05)
+        assert rms == pytest.approx(expected_rms, rel=0.05)
+    assert _find_components(values, valid, NOISE, finder, allowed=np.zeros(shape, bool)) == []

@@ -521,11 +521,35 @@ def _find_components(values, valid, noise, finder, *, allowed=None):
     """
     The compact components of an image: fitted Gaussians, brightest first.
 
+    With ``allowed`` (the pixels where components may peak), the search works
+    on the box around them grown by a fitting window and the opening's box:
+    the opening at a pixel depends on the values within one box of it, and a
+    fit on the pixels within a window of its peak, so that the components are
+    those of the whole image (to the tolerance of the fits, which start from
+    coordinates of another origin) without the opening of the rest of it.
+
     Returns
     -------
     components : list of tuple
         ``(params, fit_residual)``, with ``params`` as in `_gaussian`.
     """
+    if allowed is None:
+        return _find_in(values, valid, noise, finder, None)
+    rows, cols = np.nonzero(allowed)
+    if rows.size == 0:
+        return []
+    margin = finder.half + finder.box
+    y0, x0 = max(rows.min() - margin, 0), max(cols.min() - margin, 0)
+    crop = (slice(y0, rows.max() + margin + 1), slice(x0, cols.max() + margin + 1))
+    noise = noise[crop] if np.ndim(noise) == 2 else noise
+    components = _find_in(values[crop], valid[crop], noise, finder, allowed[crop])
+    shift = np.zeros(6)
+    shift[1:3] = x0, y0
+    return [(np.asarray(params, dtype=float) + shift, rms) for params, rms in components]
+
+
+def _find_in(values, valid, noise, finder, allowed):
+    """`_find_components` on the grid given."""
     residual = _opening_residual(values, valid, finder.box)
     ys, xs = _candidates(residual, valid if allowed is None else valid & allowed, noise, finder)
     tree = cKDTree(np.column_stack([ys, xs])) if ys.size else None

@@ -24,7 +24,7 @@ from scipy.ndimage import distance_transform_edt
 
 from ..image.beams import angle_pixels, beam_area_pixels
 from ..image.noise import robust_sigma
-from .photometry import _plane_values, _segment_mask
+from .photometry import _grown_box, _plane_values, _segment_mask
 
 __all__ = ["local_background", "LocalBackground"]
 
@@ -136,10 +136,7 @@ input of `~astropy_radiounet.image.read_image`
     fwhm = angle_pixels(beam.major, wcs, name="beam")
     near, far = inner * fwhm, (inner + width) * fwhm
     # Distances on the region's bounding box grown by the ring, not the whole image.
-    rows, cols = np.nonzero(mask)
-    margin = int(np.ceil(far)) + 1
-    box = (slice(max(rows.min() - margin, 0), rows.max() + margin + 1),
-           slice(max(cols.min() - margin, 0), cols.max() + margin + 1))
+    box = _grown_box(mask, int(np.ceil(far)) + 1)
     distance = distance_transform_edt(~mask[box])
     ring = (distance > near) & (distance <= far) & ~exclude[box] & ~blank[box]
     ring_values = values[box][ring]

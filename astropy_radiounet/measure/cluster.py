@@ -43,7 +43,8 @@ MAX_FIT_PIXELS = 5_000
 CLUSTER_COLUMNS = {
     "n_segments": (None, "segments overlapping the aperture"),
     "flux": (u.mJy, "flux density of the segments overlapping the aperture"),
-    "flux_err": (u.mJy, "its error: flux scale, noise and compact-source subtraction"),
+    "flux_err": (u.mJy, "its error: flux scale, noise, compact-source subtraction and "
+                        "background"),
     "compact_flux": (u.mJy, "compact-source flux subtracted inside the segments"),
     "background": (u.uJy / u.beam, "local background level subtracted from each pixel"),
     "surface_brightness": (SKY_BRIGHTNESS_UNIT, "mean surface brightness of the segments"),
@@ -293,8 +294,8 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
         image (faint sources below the noise add a positive pedestal that a
         large region sums to a sizeable flux density), and from the pixels
         of the profile fit; its error adds to ``flux_err``, and a ring too
-        small for a level is flagged
-        ``no_background`` (nothing is then subtracted).  A number or
+        small for a level is flagged ``no_background`` (nothing is then
+        subtracted).  A number or
         Quantity (Jy/beam) is subtracted as given; `None` subtracts nothing.
     flux_scale_error : float, optional
         Fractional flux-scale error (LoTSS: 0.1).

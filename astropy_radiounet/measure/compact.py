@@ -86,7 +86,7 @@ from ..image.plane import ImagePlane
 from ..image.read import read_image
 from ..image.resampling import convolve_same
 from ..utils import atomic_write
-from .photometry import _check_noise, _segment_mask, require_wcs_and_beam
+from .photometry import _check_noise, _grown_box, _segment_mask, require_wcs_and_beam
 
 __all__ = ["subtract_compact_sources", "CompactSubtraction", "SUBTRACTION_ERROR",
            "MAX_SIZE_BEAMS", "BOX_BEAMS"]
@@ -535,16 +535,13 @@ def _find_components(values, valid, noise, finder, *, allowed=None):
     """
     if allowed is None:
         return _find_in(values, valid, noise, finder, None)
-    rows, cols = np.nonzero(allowed)
-    if rows.size == 0:
+    if not allowed.any():
         return []
-    margin = finder.half + finder.box
-    y0, x0 = max(rows.min() - margin, 0), max(cols.min() - margin, 0)
-    crop = (slice(y0, rows.max() + margin + 1), slice(x0, cols.max() + margin + 1))
+    crop = _grown_box(allowed, finder.half + finder.box)
     noise = noise[crop] if np.ndim(noise) == 2 else noise
     components = _find_in(values[crop], valid[crop], noise, finder, allowed[crop])
     shift = np.zeros(6)
-    shift[1:3] = x0, y0
+    shift[1:3] = crop[1].start, crop[0].start
     return [(np.asarray(params, dtype=float) + shift, rms) for params, rms in components]
 
 

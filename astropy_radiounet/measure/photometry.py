@@ -180,6 +180,16 @@ def _segment_mask(mask, shape=None):
     return mask
 
 
+def _grown_box(mask, margin):
+    """
+    The bounding box of the `True` pixels of ``mask`` (at least one) grown
+    by ``margin`` pixels on every side and cut to the array, as slices.
+    """
+    rows, cols = np.nonzero(mask)
+    return (slice(max(rows.min() - margin, 0), rows.max() + margin + 1),
+            slice(max(cols.min() - margin, 0), cols.max() + margin + 1))
+
+
 def _largest_angular_size(mask, wcs, x0=0, y0=0):
     """LAS of a (cut out) mask whose pixel (0, 0) is pixel (x0, y0) of ``wcs``."""
     rows = np.flatnonzero(mask.any(axis=1))

@@ -63,6 +63,39 @@ def test_segments_overlapping_the_aperture_are_measured():
     assert 0 < result.offset_r500 < 55 / r500_pixels
 
 
+@pytest.mark.parametrize("noise", ["number", "map"])
+def test_measurement_does_not_depend_on_the_image_around_it(noise):
+    """
+    The measurement works on the box of the region and its background ring:
+    the same cluster in an image with 64 blank pixels more on every side
+    (beyond the ring) gives the same numbers.
+    """
+    wcs = _wcs()
+    image, labels = _halo_field(seed=2)
+    pad = 64
+    larger = np.pad(image, pad, constant_values=np.nan)
+    larger_labels = np.pad(labels, pad)
+    larger_wcs = sin_wcs(96.5 + pad)
+    centre = wcs.pixel_to_world(95.5, 95.5)
+    keywords = dict(radius=3 * u.arcmin, redshift=0.1, r500=1 * u.Mpc, beam=BEAM)
+
+    def noise_of(shape):
+        return NOISE if noise == "number" else np.full(shape, NOISE)
+
+    small = measure_cluster(image, labels, centre, wcs=wcs, noise=noise_of(SHAPE), **keywords)
+    large = measure_cluster(larger, larger_labels, centre, wcs=larger_wcs,
+                            noise=noise_of(larger.shape), **keywords)
+    np.testing.assert_array_equal(large.region[pad:-pad, pad:-pad], small.region)
+    assert large.region.sum() == small.region.sum()
+    for name in ("flux", "flux_err", "background", "las", "offset_r500", "power_150"):
+        assert large.to_row()[name] == pytest.approx(small.to_row()[name], rel=1e-6), name
+    assert large.flags == small.flags == ()
+    # The fit bins the box by 2 pixels from its corner, which the padding may shift.
+    assert large.profile.r_e.to_value(u.arcsec) == pytest.approx(
+        small.profile.r_e.to_value(u.arcsec), rel=0.05)
+    assert large.profile.centre.separation(small.profile.centre) < 3 * u.arcsec
+
+
 def test_local_background_is_subtracted():
     """A pedestal under the field: measured around the region and taken off its flux."""
     wcs = _wcs()

@@ -34,6 +34,11 @@ MIN_RING_BEAMS = 10
 #: Standard error of a median over that of a mean, for Gaussian noise.
 MEDIAN_EFFICIENCY = np.sqrt(np.pi / 2)
 
+#: The default ring: from ``RING_INNER`` to ``RING_INNER + RING_WIDTH`` beam
+#: FWHMs from the region.
+RING_INNER = 2.0
+RING_WIDTH = 8.0
+
 
 @dataclasses.dataclass(frozen=True)
 class LocalBackground:
@@ -63,7 +68,8 @@ class LocalBackground:
         return bool(np.isfinite(self.level.value))
 
 
-def local_background(image, mask, *, exclude=None, inner=2.0, width=8.0, beam=None, wcs=None):
+def local_background(image, mask, *, exclude=None, inner=RING_INNER, width=RING_WIDTH,
+                     beam=None, wcs=None):
     """
     The median brightness in a ring around a region.
 

@@ -18,16 +18,16 @@ import warnings
 
 import astropy.units as u
 import numpy as np
-from scipy.ndimage import binary_dilation
+from scipy.ndimage import distance_transform_edt
 
 from ..clusters.r500 import angular_radius, parse_redshift
 from ..image.beams import angle_pixels, beam_area_pixels
-from ..image.noise import robust_sigma
+from ..image.noise import NoiseMap, robust_sigma
 from ..image.read import read_image
 from .photometry import (linear_size, radio_power, require_wcs_and_beam, segment_flux,
                          segment_labels)
-from .photometry import _largest_angular_size, SKY_BRIGHTNESS_UNIT
-from .background import local_background
+from .photometry import _grown_box, _largest_angular_size, SKY_BRIGHTNESS_UNIT
+from .background import RING_INNER, RING_WIDTH, local_background
 from .compact import CompactSubtraction, subtract_compact_sources
 from .profile import fit_exponential_halo
 
@@ -195,20 +195,20 @@ def _fit_grid(values, fit_mask, wcs, beam_fwhm):
     return binned, blocks(fit_mask).mean(axis=(1, 3)) >= 0.5, wcs[::factor, ::factor]
 
 
-def _fit(values, region, plane, noise, center, las):
+def _fit(values, region, others, beam, wcs, noise, center, las):
     """
-    The exponential fit on the region grown by a beam, or `None` and a flag:
+    The exponential fit on the region grown by a beam, without the pixels
+    of ``others`` (other segments), or `None` and a flag:
     ``no_fit`` (too few pixels), ``fit_failed`` (no convergence) or
     ``fit_unconstrained`` (an e-folding radius beyond half the region's
     largest size: a profile that hardly falls inside the region, which
     cannot say what r_e is).
     """
-    beam_fwhm = angle_pixels(plane.beam.major, plane.wcs, name="beam")
-    grow = max(int(round(beam_fwhm)), 1)
-    fit_mask = binary_dilation(region, iterations=grow) & np.isfinite(values)
-    values, fit_mask, wcs = _fit_grid(values, fit_mask, plane.wcs, beam_fwhm)
+    beam_fwhm = angle_pixels(beam.major, wcs, name="beam")
+    fit_mask = _fit_pixels(values, region, others, beam, wcs)
+    values, fit_mask, wcs = _fit_grid(values, fit_mask, wcs, beam_fwhm)
     try:
-        fit = fit_exponential_halo(values, fit_mask, beam=plane.beam, wcs=wcs,
+        fit = fit_exponential_halo(values, fit_mask, beam=beam, wcs=wcs,
                                    noise=noise, centre=center)
     except ValueError:
         return None, "no_fit"
@@ -217,6 +217,16 @@ def _fit(values, region, plane, noise, center, las):
     if fit.r_e > las / 2:
         return None, "fit_unconstrained"
     return fit, None
+
+
+def _fit_pixels(values, region, others, beam, wcs):
+    """
+    The pixels of the profile fit: those within a beam FWHM of the region,
+    finite (blank and unreliable pixels are NaN in ``values``) and not in
+    ``others`` (the other segments).
+    """
+    near = distance_transform_edt(~region) <= angle_pixels(beam.major, wcs, name="beam")
+    return near & ~others & np.isfinite(values)
 
 
 def _background_noise(values, valid, labels):
@@ -346,14 +356,26 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
         compact = subtract_compact_sources(plane, noise=noise, within=region)
         plane = compact.subtracted
         values, valid = plane.read()
-    values = values.astype(np.float64)
-    values[~valid] = np.nan
     unreliable = np.zeros(plane.shape, bool) if compact is None else compact.unreliable
     if np.any(unreliable & region):
         flags.append("compact_unreliable")
+    # Everything measured from here on lies within the background ring around
+    # the region: work on that box, not the whole image.  It reaches the
+    # image's edge only where the region comes within the ring of it, so a
+    # region touching the box's edge touches the image's.
+    beam_fwhm = angle_pixels(plane.beam.major, plane.wcs, name="beam")
+    box = _grown_box(region, int(np.ceil((RING_INNER + RING_WIDTH) * beam_fwhm)) + 1)
+    origin = (box[1].start, box[0].start)  # (x, y) of the box's first pixel
+    wcs = plane.wcs[box]
+    values = np.where(valid[box], values[box], np.nan).astype(np.float64)
+    inside, unreliable = region[box], unreliable[box]
+    if isinstance(noise, NoiseMap):
+        noise = noise(*box)
+    elif np.ndim(noise) == 2:
+        noise = np.asarray(noise)[box]
     if isinstance(background, str) and background == "local":
-        background = local_background(values, region, exclude=labels > 0, beam=plane.beam,
-                                      wcs=plane.wcs)
+        background = local_background(values, inside, exclude=labels[box] > 0,
+                                      beam=plane.beam, wcs=wcs)
         if not background.usable:
             flags.append("no_background")
             background = None
@@ -361,7 +383,7 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
         msg = (f"background must be 'local', a level in Jy/beam or None; got "
                f"{background!r}.")
         raise ValueError(msg)
-    photometry = segment_flux(values, region, beam=plane.beam, wcs=plane.wcs, noise=noise,
+    photometry = segment_flux(values, inside, beam=plane.beam, wcs=wcs, noise=noise,
                               flux_scale_error=flux_scale_error, background=background)
     flags += [name for name, on in (("edge", photometry.touches_edge),
                                     ("blank", photometry.blank)) if on]
@@ -372,19 +394,20 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
         compact_flux = (float(np.sum(compact.model, where=region & valid))
                         / beam_area_pixels(plane.beam, plane.wcs)) * u.Jy
     power = dict(alpha=alpha, frequency=frequency, cosmology=cosmology)
-    las = _largest_angular_size(region, plane.wcs)
+    las = _largest_angular_size(inside, wcs)
     offset = np.nan
     if r500 is not None and usable:
-        r500_pixels = angle_pixels(angular_radius(r500, z, cosmology=cosmology), plane.wcs,
+        r500_pixels = angle_pixels(angular_radius(r500, z, cosmology=cosmology), wcs,
                                    name="r500")
-        offset = _offset_r500(values, region, centre_pixels, r500_pixels)
+        offset = _offset_r500(values, inside, np.subtract(centre_pixels, origin), r500_pixels)
     profile = None
     if fit_profile:
         sigma = photometry.noise.to_value(u.Jy / u.beam)
         # The same background off the fitted pixels: the profile has no pedestal.
         level = photometry.background.to_value(u.Jy / u.beam)
-        profile, problem = _fit(np.where(unreliable, np.nan, values - level), region, plane,
-                                sigma, center, las)
+        others = (labels[box] > 0) & ~inside
+        profile, problem = _fit(np.where(unreliable, np.nan, values - level), inside, others,
+                                plane.beam, wcs, sigma, center, las)
         flags += [problem] if problem else []
     return ClusterMeasurement(
         n_segments=int(selected.size), region=region, flux=photometry.flux.to(u.mJy),

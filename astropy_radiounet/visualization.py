@@ -200,7 +200,7 @@ def plot_power_mass(m500, power, *, power_err=None, upper_limit=None, labels=Non
     ax.set_xlabel(r"$M_{500}$ ($M_\odot$)")
     ax.set_ylabel(r"$P_{150\,\rm MHz}$ (W/Hz)")
     if found.any() or limited.any():
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(loc="best", fontsize=8)  # where it hides the fewest points
     ax.set_title(title or "Radio power against cluster mass")
     if filename is not None:
         ax.figure.savefig(filename, dpi=120, bbox_inches="tight")

@@ -247,3 +247,43 @@ def test_flat_emission_gives_no_e_folding_radius():
     assert result.profile is None
     assert "fit_unconstrained" in result.flags
     assert np.isnan(result.to_row()["halo_r_e"])
+
+
+def test_profile_is_fitted_to_the_central_segments():
+    """
+    The halo's fit takes the segments that come within HALO_REACH R500 of
+    the centre: a relic-like source farther out is measured (flux) but left
+    out of the fit, and a cluster with nothing near its centre gets no fit.
+    """
+    from astropy_radiounet.measure.cluster import HALO_REACH
+
+    wcs = _wcs()
+    rng = np.random.default_rng(6)
+    halo = exponential_halo_image(SHAPE, x0=95.5, y0=95.5, i0=2e-3, r_e=8.0, beam_pixels=5.0)
+    # R500 of 150 arcsec = 50 pixels: the relic at 70 pixels is beyond HALO_REACH R500.
+    r500_pixels = 50.0
+    assert 70 - 8 > HALO_REACH * r500_pixels
+    relic = exponential_halo_image(SHAPE, x0=165.5, y0=95.5, i0=4e-3, r_e=3.0,
+                                   beam_pixels=5.0)
+    image = halo + relic + rng.normal(0, NOISE, SHAPE)
+    labels = np.zeros(SHAPE, dtype=np.int32)
+    labels[halo > 3 * NOISE] = 1
+    labels[(relic > 3 * NOISE) & (labels == 0)] = 2
+    centre = wcs.pixel_to_world(95.5, 95.5)
+    r500 = (angular_radius(1 * u.Mpc, 0.1).to_value(u.arcsec))
+    keywords = dict(radius=3.3 * u.arcmin, redshift=0.1, noise=NOISE, wcs=wcs, beam=BEAM,
+                    r500=(150 / r500) * u.Mpc)
+    both = measure_cluster(image, labels, centre, **keywords)
+    assert both.n_segments == 2
+    alone = measure_cluster(image, np.where(labels == 1, 1, 0), centre, **keywords)
+    # The flux holds both; the fit is that of the halo alone.
+    assert both.flux > 1.3 * alone.flux
+    assert both.profile.r_e.to_value(u.arcsec) == pytest.approx(
+        alone.profile.r_e.to_value(u.arcsec), rel=0.02)
+    assert both.profile.r_e.to_value(u.arcsec) == pytest.approx(24.0, rel=0.15)
+    # Only the relic: measured, not fitted.
+    relic_only = measure_cluster(image, np.where(labels == 2, 2, 0), centre, **keywords)
+    assert relic_only.n_segments == 1
+    assert relic_only.profile is None
+    assert "no_central_segment" in relic_only.flags
+    assert np.isfinite(relic_only.flux.value)

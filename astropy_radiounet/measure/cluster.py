@@ -20,7 +20,7 @@ import astropy.units as u
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
-from ..clusters.r500 import angular_radius, parse_redshift
+from ..clusters.r500 import DEFAULT_APERTURE_FACTOR, angular_radius, parse_redshift
 from ..image.beams import angle_pixels, beam_area_pixels
 from ..image.noise import NoiseMap, robust_sigma
 from ..image.read import read_image
@@ -38,6 +38,14 @@ NOISE_SAMPLE = 250_000
 
 #: Most pixels the profile fit works on (it bins the image to fewer).
 MAX_FIT_PIXELS = 5_000
+
+#: The halo's pixels for the profile fit: the measured segments that come
+#: within ``HALO_REACH`` R500 of the cluster centre (a halo covers it; a
+#: relic lies farther out), cut to ``HALO_RADIUS`` R500 around it (a halo
+#: within 3 r_e of about 0.15 R500 lies well inside; a bridge or filament
+#: that a halo's segment runs into stays out).
+HALO_REACH = 0.5
+HALO_RADIUS = 1.0
 
 #: The columns of `ClusterMeasurement.to_row`, their units and descriptions.
 CLUSTER_COLUMNS = {
@@ -61,7 +69,8 @@ CLUSTER_COLUMNS = {
     "halo_flux_3re": (u.mJy, "flux density of the fit within 3 r_e"),
     "halo_flux_3re_err": (u.mJy, "its error"),
     "measure_flags": (None, "edge, blank, compact_unreliable, no_background, no_redshift, "
-                            "no_segment, no_fit, fit_failed, fit_unconstrained"),
+                            "no_segment, no_central_segment, no_fit, fit_failed, "
+                            "fit_unconstrained"),
 }
 
 
@@ -217,6 +226,19 @@ def _fit(values, region, others, beam, wcs, noise, center, las):
     if fit.r_e > las / 2:
         return None, "fit_unconstrained"
     return fit, None
+
+
+def _halo_pixels(labels, region, centre, r500_pixels):
+    """
+    The part of the region where a halo is (see ``HALO_REACH``): the
+    segments with a pixel within ``HALO_REACH`` R500 of ``centre`` (x, y),
+    within ``HALO_RADIUS`` R500 of it.
+    """
+    y, x = np.indices(labels.shape)
+    distance = np.hypot(x - centre[0], y - centre[1])
+    central = np.unique(labels[region & (distance <= HALO_REACH * r500_pixels)])
+    return (np.isin(labels, central[central > 0]) & region
+            & (distance <= HALO_RADIUS * r500_pixels))
 
 
 def _fit_pixels(values, region, others, beam, wcs):
@@ -396,18 +418,26 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
     power = dict(alpha=alpha, frequency=frequency, cosmology=cosmology)
     las = _largest_angular_size(inside, wcs)
     offset = np.nan
+    centre_in_box = np.subtract(centre_pixels, origin)
+    # R500 in pixels; without it, the aperture's radius over the survey's 2.2.
+    r500_pixels = angle_pixels(radius, wcs, name="radius") / DEFAULT_APERTURE_FACTOR
     if r500 is not None and usable:
         r500_pixels = angle_pixels(angular_radius(r500, z, cosmology=cosmology), wcs,
                                    name="r500")
-        offset = _offset_r500(values, inside, np.subtract(centre_pixels, origin), r500_pixels)
+        offset = _offset_r500(values, inside, centre_in_box, r500_pixels)
     profile = None
     if fit_profile:
         sigma = photometry.noise.to_value(u.Jy / u.beam)
         # The same background off the fitted pixels: the profile has no pedestal.
         level = photometry.background.to_value(u.Jy / u.beam)
-        others = (labels[box] > 0) & ~inside
-        profile, problem = _fit(np.where(unreliable, np.nan, values - level), inside, others,
-                                plane.beam, wcs, sigma, center, las)
+        halo = _halo_pixels(labels[box], inside, centre_in_box, r500_pixels)
+        if halo.any():
+            others = (labels[box] > 0) & ~inside
+            profile, problem = _fit(np.where(unreliable, np.nan, values - level), halo,
+                                    others, plane.beam, wcs, sigma, center,
+                                    _largest_angular_size(halo, wcs))
+        else:
+            problem = "no_central_segment"
         flags += [problem] if problem else []
     return ClusterMeasurement(
         n_segments=int(selected.size), region=region, flux=photometry.flux.to(u.mJy),

@@ -21,8 +21,8 @@ the compact sources of the segments and fits the profile.  Halo-FDCA's
 circular model is then fitted to the same compact-subtracted image less the
 same local background (a square cutout around the fit, written to a
 temporary FITS file with the field's header) on the same pixels: everything
-farther than a beam from the segments or in another segment, and the pixels
-the compact subtraction
+outside the central segments grown by a beam (as ``measure_cluster``
+selects them) or in another segment, and the pixels the compact subtraction
 flags as unreliable, is excluded with a DS9 region file (boxes in image
 coordinates), as Halo-FDCA's API takes masks; the script checks that the
 mask Halo-FDCA builds from it is ours.
@@ -104,19 +104,25 @@ def _import_fdca():
     return halo_fdca
 
 
-def _fit_pixels(result, segments, beam):
+def _fit_pixels(result, segments, beam, centre, r500, redshift):
     """The compact-subtracted image and the pixels our profile fit uses."""
-    from astropy_radiounet.measure.cluster import _fit_pixels
+    from astropy_radiounet.clusters import angular_radius
+    from astropy_radiounet.image.beams import angle_pixels
+    from astropy_radiounet.measure.cluster import _fit_pixels, _halo_pixels
 
     plane = result.compact.subtracted
     values, valid = plane.read()
     # As measure_cluster's fit: the local background taken off, unreliable
-    # pixels left out, the pixels near the region outside the other segments.
+    # pixels left out, the central segments (the halo's) grown by a beam,
+    # not into the other segments.
     level = result.background.to_value(u.Jy / u.beam)
     values = np.where(valid & ~result.compact.unreliable, values - level,
                       np.nan).astype(np.float64)
-    others = (np.asarray(segments).reshape(values.shape) > 0) & ~result.region
-    return values, _fit_pixels(values, result.region, others, beam, plane.wcs)
+    labels = np.asarray(segments).reshape(values.shape)
+    r500_pixels = angle_pixels(angular_radius(r500, redshift), plane.wcs, name="r500")
+    halo = _halo_pixels(labels, result.region, plane.wcs.world_to_pixel(centre), r500_pixels)
+    others = (labels > 0) & ~result.region
+    return values, _fit_pixels(values, halo, others, beam, plane.wcs)
 
 
 def _cutout(use, margin):
@@ -222,7 +228,7 @@ def compare_field(seed, segmenter, fdca, args, logger):
     if result.profile is None:
         return None, f"S/N {snr:.1f}: no usable fit of ours ({','.join(result.flags)})"
     profile = result.profile
-    values, use = _fit_pixels(result, segments, plane.beam)
+    values, use = _fit_pixels(result, segments, plane.beam, centre, row["R500"], row["z"])
     # The noise rms, for Halo-FDCA's report only: its likelihood takes the rms of
     # the fitted pixels on its beam-sized grid.
     background = np.isfinite(values) & (np.asarray(segments).reshape(values.shape) == 0)

@@ -54,7 +54,7 @@ TOLERANCE = 1e-5
 #: the statistical error cannot see: the halo's own structure (turbulence),
 #: which the fit absorbs and no residual shows, its departures from a
 #: circular exponential (ellipticity, an edge) and a fitted region cut short
-#: by the segmentation.  Calibrated on 94 simulated halos with S/N of at
+#: by the segmentation.  Calibrated on 90 simulated halos with S/N of at
 #: least 5 segmented by the shipped model, as the fraction that makes the
 #: errors cover the injected radius in 68 per cent of them (``python
 #: benchmarks/measure_recovery.py --kind halo --n-fields 600 --seed 1``),

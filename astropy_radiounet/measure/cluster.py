@@ -22,11 +22,11 @@ from scipy.ndimage import distance_transform_edt
 
 from ..clusters.r500 import DEFAULT_APERTURE_FACTOR, angular_radius, parse_redshift
 from ..image.beams import angle_pixels, beam_area_pixels
-from ..image.noise import NoiseMap, robust_sigma
+from ..image.noise import robust_sigma
 from ..image.read import read_image
 from .photometry import (linear_size, radio_power, require_wcs_and_beam, segment_flux,
                          segment_labels)
-from .photometry import _grown_box, _largest_angular_size, SKY_BRIGHTNESS_UNIT
+from .photometry import _grown_box, _largest_angular_size, _noise_on, SKY_BRIGHTNESS_UNIT
 from .background import RING_INNER, RING_WIDTH, local_background
 from .compact import CompactSubtraction, subtract_compact_sources
 from .profile import fit_exponential_halo
@@ -391,10 +391,7 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
     wcs = plane.wcs[box]
     values = np.where(valid[box], values[box], np.nan).astype(np.float64)
     inside, unreliable = region[box], unreliable[box]
-    if isinstance(noise, NoiseMap):
-        noise = noise(*box)
-    elif np.ndim(noise) == 2:
-        noise = np.asarray(noise)[box]
+    noise = _noise_on(noise, *box)
     if isinstance(background, str) and background == "local":
         background = local_background(values, inside, exclude=labels[box] > 0,
                                       beam=plane.beam, wcs=wcs)
@@ -419,12 +416,12 @@ def measure_cluster(image, segment_image, center, *, radius, r500=None, redshift
     las = _largest_angular_size(inside, wcs)
     offset = np.nan
     centre_in_box = np.subtract(centre_pixels, origin)
-    # R500 in pixels; without it, the aperture's radius over the survey's 2.2.
-    r500_pixels = angle_pixels(radius, wcs, name="radius") / DEFAULT_APERTURE_FACTOR
     if r500 is not None and usable:
         r500_pixels = angle_pixels(angular_radius(r500, z, cosmology=cosmology), wcs,
                                    name="r500")
         offset = _offset_r500(values, inside, centre_in_box, r500_pixels)
+    else:  # R500 from the aperture's radius, as the survey's 2.2 R500
+        r500_pixels = angle_pixels(radius, wcs, name="radius") / DEFAULT_APERTURE_FACTOR
     profile = None
     if fit_profile:
         sigma = photometry.noise.to_value(u.Jy / u.beam)

@@ -332,13 +332,19 @@ def _plane_values(image, wcs, beam):
     return values, blank, plane.wcs, plane.beam
 
 
+def _noise_on(noise, rows, cols):
+    """The noise on a cut-out: the part of a map or `NoiseMap`, or the number."""
+    if isinstance(noise, NoiseMap):
+        return noise(rows, cols)
+    if np.ndim(noise) == 2:
+        return np.asarray(noise, dtype=float)[rows, cols]
+    return noise
+
+
 def _noise_rms(noise, valid, rows=slice(None), cols=slice(None)):
     """The rms noise (Jy/beam) of the valid pixels of a segment in a cut-out."""
-    if isinstance(noise, NoiseMap):
-        noise = noise(rows, cols)
-    elif np.ndim(noise) == 2:
-        noise = np.asarray(noise, dtype=float)[rows, cols]
-    else:
+    noise = _noise_on(noise, rows, cols)
+    if np.ndim(noise) != 2:
         return float(noise)
     if not valid.any():
         return np.nan

@@ -123,7 +123,8 @@ def test_a_coarse_image_has_no_full_resolution_channel():
     plane = ImagePlane.from_array(np.zeros((64, 64)), wcs=WCS(header),
                                   beam=Beam(45 * u.arcsec))
     with pytest.warns(ResolutionWarning, match=r"\['peak_snr'\] channel reads an image "
-                                               r"several times sharper.*weights='v0.2'"):
+                                               r"several times sharper.*weights='v0.2' "
+                                               r"worse than v0.3"):
         scaled = card_for_input(plane, find_card("default"))
     assert scaled.beam.major.to_value(u.arcsec) == pytest.approx(45.0)
     with warnings.catch_warnings():

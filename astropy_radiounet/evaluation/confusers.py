@@ -16,12 +16,13 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable
 
+from ..simulation.instrument import noise_at_beam
 from ..simulation.radio_galaxies import RADIO_GALAXY_KINDS, V02_RADIO_GALAXY_KINDS
 from ..training.config import check_field_keywords
 from ..utils.validation import PositiveInteger, PositiveNumber
 from ._comparison import load_segmenters, markdown_table
 
-__all__ = ["CONFUSER_FIELD", "OTHER_CONFUSERS", "LOTSS_NOISE", "noise_at_beam",
+__all__ = ["CONFUSER_FIELD", "OTHER_CONFUSERS",
            "confuser_masks", "field_shapes", "confuser_fields", "evaluate_confusers",
            "format_confuser_table"]
 
@@ -39,30 +40,6 @@ OTHER_CONFUSERS = ("compact sources", "artefacts", "rest of the field")
 
 #: Grid of the ``shape`` of `evaluate_confusers` (arcsec): the LoTSS pixels.
 REFERENCE_PIXEL = 1.5
-
-#: The noise of the LoTSS 6 arcsec images (the simulation's default).
-LOTSS_NOISE = 70 * u.uJy / u.beam
-
-
-def noise_at_beam(beam):
-    """
-    The noise of the LoTSS 6" image smoothed to ``beam``: 70 uJy/beam
-    times the beam over 6".
-
-    Smoothing an image whose noise is correlated over its beam to a beam
-    ``k`` times wider raises the noise per beam ``k`` times; the confuser
-    fields at coarse beams have this noise, what a LoTSS image tapered to
-    them shows (a coarse survey of its own, such as NVSS, is shallower at
-    144 MHz, and confuses less).
-
-    Examples
-    --------
-    >>> import astropy.units as u
-    >>> from astropy_radiounet.evaluation.confusers import noise_at_beam
-    >>> noise_at_beam(60 * u.arcsec)
-    <Quantity 700. uJy / beam>
-    """
-    return LOTSS_NOISE * float(u.Quantity(beam, u.arcsec) / (6 * u.arcsec))
 
 
 def confuser_masks(field, *, level=0.5):
@@ -252,7 +229,8 @@ def evaluate_confusers(weights, *, n_fields=4, seed=4242, beams=(6, 20, 45, 60) 
     pixels of ``B / 4`` (1.5 arcsec at 6 arcsec), each covering the sky of
     ``shape`` 1.5 arcsec pixels (by default 2048 x 2048, 51.2 arcmin on a
     side: fewer pixels at a coarser beam), with the noise of the LoTSS 6"
-    image smoothed to ``B`` (`noise_at_beam`: 70 uJy/beam times ``B`` / 6"),
+    image smoothed to ``B`` (`~astropy_radiounet.simulation.noise_at_beam`:
+    70 uJy/beam times ``B`` / 6"),
     striped residual noise and spokes around bright sources, and no
     diffuse emission at all: two galaxy clusters, with their central and
     tailed radio galaxies and member over-densities, and 60 field radio

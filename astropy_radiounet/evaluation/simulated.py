@@ -344,7 +344,7 @@ def _cluster_field_maps(field, segmenters, classical, mask_snr, detection_snr):
     """
     from ..image.resampling import to_input_grid
     from ..segmentation.model_input import on_model_grid, prepare_model_input
-    from ..training.pairs import simulated_plane
+    from ..training.pairs import simulated_plane, truth_level
 
     card = next(iter(segmenters.values())).card
     plane = simulated_plane(field)
@@ -366,7 +366,7 @@ def _cluster_field_maps(field, segmenters, classical, mask_snr, detection_snr):
     labels = [LABELS[name] for name in CLUSTER_DIFFUSE_LABELS]
     own = np.where(np.isin(field.labels, labels), field.diffuse_sky, 0.0)
     truth_snr = tapered_snr(field.diffuse_sky)
-    maps = {"truth": on_input_grid(truth_snr > mask_snr),
+    maps = {"truth": on_input_grid(truth_snr > truth_level(mask_snr, card, model_input.card)),
             "own": on_input_grid(tapered_snr(own) > detection_snr) > 0.5,
             "radio_galaxies": field.radio_galaxy_footprints() > 0}
     confuser_snr = tapered_snr(field.sky - field.diffuse_sky)

@@ -131,7 +131,14 @@ class ClassicalSegmenter(SegmenterBase):
         compact : `~numpy.ndarray`
             `True` on the pixels of compact islands.
         """
-        return self._compact_sources(plane, scale_factor(plane, self.card))
+        return self._compact_sources(plane, scale_factor(plane, self._card_for(plane)))
+
+    def _card_for(self, plane):
+        """
+        The card's grid and beam for ``plane``: scaled to its beam when that is
+        wider (`~astropy_radiounet.models.ModelCard.at_beam`), as the U-Net's.
+        """
+        return self.card if plane.beam is None else self.card.at_beam(plane.beam)
 
     def _compact_sources(self, plane, factor):
         values, valid = plane.read()
@@ -167,13 +174,14 @@ class ClassicalSegmenter(SegmenterBase):
         factor : float
             Model pixel size over input pixel size.
         """
-        factor = scale_factor(plane, self.card)
-        tapered = on_model_grid(plane, self.card, factor)
-        noise = NoiseMap.estimate(tapered, box_size=self.card.noise_box_size)()
+        card = self._card_for(plane)
+        factor = scale_factor(plane, card)
+        tapered = on_model_grid(plane, card, factor)
+        noise = NoiseMap.estimate(tapered, box_size=card.noise_box_size)()
         values, valid = tapered.read()
         compact = self._compact_sources(plane, factor)
         compact_plane = plane.replace(data=np.where(compact, plane.data, 0.0), mask=None)
-        compact_tapered = on_model_grid(compact_plane, self.card, factor).read()[0]
+        compact_tapered = on_model_grid(compact_plane, card, factor).read()[0]
         keep = valid & (compact_tapered < self.compact_mask_snr * noise)
         diffuse = keep & (values > self.snr_threshold * noise)
         return diffuse.astype(np.float32), factor

@@ -449,7 +449,10 @@ def card_for_input(plane, card):
                           f"channel reads an image several times sharper than its beam, "
                           f"which this one is not: the channel is outside what the model "
                           f"was trained on, and diffuse emission may be missed (v0.3 missed "
-                          f"3 of 3 simulated halos at 45\").  For such images use a "
-                          f"single-channel model, e.g. weights='v0.2'.", ResolutionWarning,
+                          f"3 of 3 simulated halos at 45\").  No shipped model ranks "
+                          f"simulated clusters well at such beams (the single-channel "
+                          f"weights='v0.2' worse than v0.3; see the coarse-beam section of "
+                          f"the segmentation docs): treat the results as candidates to "
+                          f"inspect.", ResolutionWarning,
                           stacklevel=3)
     return scaled

@@ -19,11 +19,52 @@ from scipy import fft
 from ._utils import FWHM_TO_SIGMA, beam_covariance, check_range, to_value
 
 __all__ = ["InstrumentConfig", "parse_beam", "lofar_layout", "uv_coverage", "dirty_beam",
-           "instrument_kernels", "InstrumentKernels"]
+           "instrument_kernels", "InstrumentKernels", "LOTSS_NOISE", "LOTSS_BEAM",
+           "noise_at_beam"]
 
 ARCSEC = np.pi / 180 / 3600
 LOFAR_LATITUDE = 52.91  # deg, the LOFAR core
 _LAYOUT_SEED = 1962  # fixed: the array layout does not depend on the field's seed
+
+#: The noise of the LoTSS 6 arcsec images (the simulation's default).
+LOTSS_NOISE = 70 * u.uJy / u.beam
+
+#: The beam of the LoTSS full-resolution images (the simulation's default).
+LOTSS_BEAM = 6 * u.arcsec
+
+
+def noise_at_beam(beam, *, noise=LOTSS_NOISE, reference_beam=LOTSS_BEAM):
+    """
+    The noise of an image of ``reference_beam`` smoothed to ``beam``: by
+    default the LoTSS 6" noise, 70 uJy/beam, times the beam over 6".
+
+    Smoothing an image whose noise is correlated over its beam to a beam
+    ``k`` times wider raises the noise per beam ``k`` times.  The fields of
+    coarse beams in the evaluation and in training across beams have this
+    noise, what a LoTSS image tapered to them shows (a coarse survey of its
+    own, such as NVSS, is shallower at 144 MHz, and confuses less).
+
+    Parameters
+    ----------
+    beam : `~astropy.units.Quantity`
+        The coarse beam (FWHM).
+    noise : `~astropy.units.Quantity`, optional
+        The noise at ``reference_beam``.
+    reference_beam : `~astropy.units.Quantity`, optional
+        The beam of the image smoothed.
+
+    Returns
+    -------
+    noise : `~astropy.units.Quantity`
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy_radiounet.simulation import noise_at_beam
+    >>> noise_at_beam(60 * u.arcsec)
+    <Quantity 700. uJy / beam>
+    """
+    return noise * float(u.Quantity(beam, u.arcsec) / u.Quantity(reference_beam, u.arcsec))
 
 
 def parse_beam(beam):

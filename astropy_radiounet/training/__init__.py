@@ -9,8 +9,9 @@ input channels from a trained one (`warm_start_model`) and probability calibrati
 from .config import TrainingConfig
 from .fit import calibrate, train
 from .pairs import (make_training_pair, make_training_pairs, read_training_set, training_pairs,
-                    write_training_set)
+                    truth_level, write_training_set)
 from .warm_start import warm_start_model
 
 __all__ = ["TrainingConfig", "make_training_pair", "make_training_pairs", "write_training_set",
-           "read_training_set", "training_pairs", "train", "calibrate", "warm_start_model"]
+           "read_training_set", "training_pairs", "train", "calibrate", "warm_start_model",
+           "truth_level"]

@@ -28,6 +28,9 @@ __all__ = ["TrainingConfig"]
 #: Validation tiles use the recipe's seed plus this offset.
 VALIDATION_SEED_OFFSET = 1_000_003
 
+#: The spawn-key entry of the stream that draws a pair's input beam.
+_BEAM_STREAM = 2**31 - 7
+
 #: Keywords of `~astropy_radiounet.simulation.simulate_field` that the training
 #: pairs set themselves (the field's shape follows from ``tile_size``).
 RESERVED_FIELD_KEYWORDS = ("shape", "seed")
@@ -142,7 +145,9 @@ class TrainingConfig:
         Numbers of training and held-out validation tiles.
     mask_snr : float
         Truth: diffuse emission above this many times the local noise, on
-        the model's grid and beam (positive).
+        the model's grid and beam (positive); on a grid scaled to a wider
+        input beam, that many times the beam ratio, the same surface
+        brightness (`~astropy_radiounet.training.truth_level`).
     field : dict
         Keywords of `~astropy_radiounet.simulation.simulate_field`
         (JSON-serialisable: angles in arcsec, noise in uJy/beam, masses in
@@ -152,6 +157,19 @@ class TrainingConfig:
         ``artefact_style``, ``radio_galaxy_population``) are filled in with
         their current defaults when not given, so that the recipe written
         with a model remakes its data after the defaults change.
+    input_beams_arcsec : sequence of float or None
+        Train across input beams: each pair's field is simulated at one of
+        these beams (FWHM, arcsec; drawn from the pair's seed, each as
+        often), with pixels of a quarter beam and the field's ``noise``
+        (the LoTSS 6" noise by default) smoothed to the beam
+        (`~astropy_radiounet.simulation.noise_at_beam`), and brought to the
+        grid the segmenter gives an image of that beam: the model's, or,
+        for a beam wider than the model's, the model's scaled to it
+        (`~astropy_radiounet.models.ModelCard.at_beam`).  So a model for
+        coarse surveys (25" to 90") learns their confusion and noise at the
+        scales it will see them.  `None` (the default): every field at the
+        ``field``'s beam (6").  ``field`` must then not set ``beam`` or
+        ``pixel_scale``.
     bce_weight, tversky_weight, tversky_alpha, tversky_beta : float
         Loss: BCE + Tversky with these weights (>= 0, not both 0); alpha
         and beta, in [0, 1], weigh the false positives and negatives.
@@ -203,6 +221,7 @@ class TrainingConfig:
     n_val: int = 300
     mask_snr: float = 0.5
     field: dict = field(default_factory=dict)
+    input_beams_arcsec: tuple | None = None
     bce_weight: float = 1.0
     tversky_weight: float = 1.0
     tversky_alpha: float = 0.5
@@ -221,6 +240,8 @@ class TrainingConfig:
     def __post_init__(self):
         if isinstance(self.input_channels, list):  # as read from JSON
             self.input_channels = tuple(self.input_channels)
+        if isinstance(self.input_beams_arcsec, list):
+            self.input_beams_arcsec = tuple(self.input_beams_arcsec)
         if isinstance(self.field, dict):  # record the sky version (SKY_VERSION_KEYWORDS)
             self.field = {**_sky_version(), **self.field}
         self.check()
@@ -287,6 +308,7 @@ class TrainingConfig:
             raise ValueError(msg)
         self._check_new_settings()
         check_field_keywords(self.field)
+        self._check_input_beams()
         try:
             json.dumps(self.field)
         except (TypeError, ValueError) as exc:
@@ -309,6 +331,50 @@ class TrainingConfig:
             msg = (f"warm_start={self.warm_start!r} must be None (random initial weights), "
                    f"'default' (the shipped model) or the path of a model card (.json).")
             raise ValueError(msg)
+
+    def _check_input_beams(self):
+        """Check ``input_beams_arcsec``: positive beams, and no beam or pixels in ``field``."""
+        if self.input_beams_arcsec is None:
+            return
+        beams = self.input_beams_arcsec
+        if (isinstance(beams, (str, bytes)) or not hasattr(beams, "__len__") or not beams
+                or not all(_is_number(beam) and beam > 0 for beam in beams)):
+            msg = (f"input_beams_arcsec={beams!r} must be None (every field at the field's "
+                   f"beam) or a non-empty list of positive beams in arcsec, e.g. "
+                   f"[25, 30, 45, 60, 90].")
+            raise ValueError(msg)
+        clash = sorted(set(self.field) & {"beam", "pixel_scale"})
+        if clash:
+            msg = (f"field sets {clash} and input_beams_arcsec sets them too (each field at "
+                   f"one of the beams, with quarter-beam pixels); remove {clash} from field.")
+            raise ValueError(msg)
+
+    def input_beam(self, seed):
+        """
+        The input beam of the pair of ``seed`` (arcsec), or `None`.
+
+        Drawn, each beam as often, from a stream of its own child of the
+        seed, so the field itself is simulated from the seed as without
+        ``input_beams_arcsec``.
+
+        Parameters
+        ----------
+        seed : int or `numpy.random.SeedSequence`
+            The pair's seed.
+
+        Returns
+        -------
+        beam : float or None
+            One of ``input_beams_arcsec``; `None` when that is `None`.
+        """
+        if self.input_beams_arcsec is None:
+            return None
+        if not isinstance(seed, np.random.SeedSequence):
+            seed = np.random.SeedSequence(seed)
+        stream = np.random.SeedSequence(seed.entropy,
+                                        spawn_key=(*seed.spawn_key, _BEAM_STREAM))
+        index = np.random.default_rng(stream).integers(len(self.input_beams_arcsec))
+        return float(self.input_beams_arcsec[index])
 
     @property
     def hard_negatives(self):
@@ -358,20 +424,35 @@ class TrainingConfig:
             input_channels=self.input_channels, noise_box_size=self.noise_box_size,
             training={"config": asdict(self), "data": "astropy_radiounet.simulation"})
 
-    def field_factor(self):
-        """Native (simulated) pixels per model pixel."""
-        native = self.field.get("pixel_scale", 1.5)
-        return self.pixel_scale_arcsec / native
+    def field_factor(self, beam=None):
+        """
+        Native (simulated) pixels per model pixel, for a field of input
+        ``beam`` (arcsec; `input_beam`) or, by default, of the ``field``'s.
+        """
+        if beam is None:
+            return self.pixel_scale_arcsec / self.field.get("pixel_scale", 1.5)
+        model_pixel = self.card().at_beam(Beam(beam * u.arcsec)).pixel_scale
+        return float(model_pixel / (beam * u.arcsec / 4))
 
 
-def _field_keywords(config):
-    """simulate_field keywords from the JSON-friendly config."""
+def _field_keywords(config, beam=None):
+    """
+    simulate_field keywords from the JSON-friendly config, for a field of
+    input ``beam`` (arcsec; see ``TrainingConfig.input_beams_arcsec``).
+    """
+    from ..simulation import LOTSS_NOISE, noise_at_beam
+
     keywords = dict(config.field)
     for name in ("pixel_scale", "beam"):
         if name in keywords:
             keywords[name] = keywords[name] * u.arcsec
     if "noise" in keywords:
         keywords["noise"] = keywords["noise"] * u.uJy / u.beam
+    if beam is not None:
+        keywords["noise"] = noise_at_beam(beam * u.arcsec,
+                                          noise=keywords.get("noise", LOTSS_NOISE))
+        keywords["beam"] = beam * u.arcsec
+        keywords["pixel_scale"] = beam / 4 * u.arcsec
     if "mass_range" in keywords:
         keywords["mass_range"] = np.asarray(keywords["mass_range"], dtype=float) * u.Msun
     return keywords

@@ -276,13 +276,16 @@ def _warm_started(config, card):
 def _check_warm_start(config, card):
     """
     Refuse, before any work, a warm start from a model of another backbone, grid, beam,
-    normalisation or noise box than the recipe's.
+    normalisation or noise box than the recipe's (a model of a finer beam is taken
+    scaled to the recipe's, `~astropy_radiounet.models.ModelCard.at_beam`, when
+    its grid then agrees).
     """
     import astropy.units as u
 
     from ..models.card import find_card
 
-    start = find_card(config.warm_start, backbone=config.backbone)
+    # A model of a finer beam starts a coarser one as the segmenter would apply it.
+    start = find_card(config.warm_start, backbone=config.backbone).at_beam(card.beam)
     pairs = {"backbone": (start.backbone, card.backbone),
              "pixel_scale": (start.pixel_scale, card.pixel_scale),
              "beam": (start.beam, card.beam),

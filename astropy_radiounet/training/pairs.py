@@ -30,7 +30,8 @@ from .config import _field_keywords
 
 
 __all__ = ["make_training_pair", "make_training_pairs", "write_training_set",
-           "read_training_set", "training_pairs", "data_recipe", "simulated_plane"]
+           "read_training_set", "training_pairs", "data_recipe", "simulated_plane",
+           "truth_level"]
 
 
 def simulated_plane(field, data=None):
@@ -101,8 +102,9 @@ def make_training_pair(config, seed, *, details=False, hard_negatives=False):
     """
     from ..simulation import simulate_field
 
-    size = int(np.ceil(config.tile_size * config.field_factor()))
-    simulated = simulate_field((size, size), seed=seed, **_field_keywords(config))
+    beam = config.input_beam(seed)
+    size = int(np.ceil(config.tile_size * config.field_factor(beam)))
+    simulated = simulate_field((size, size), seed=seed, **_field_keywords(config, beam))
     card = config.card()
     model_input = prepare_model_input(simulated_plane(simulated), card)
     x = model_input.network_input()
@@ -112,7 +114,7 @@ def make_training_pair(config, seed, *, details=False, hard_negatives=False):
                             model_input.card, model_input.factor)
     values, valid = diffuse.read()
     snr = np.where(valid, values / model_input.noise(), 0.0)
-    y = snr > config.mask_snr
+    y = snr > truth_level(config.mask_snr, card, model_input.card)
     tile = (slice(0, config.tile_size),) * 2
     pair = (x[tile].astype(np.float32), y[tile].astype(np.float32))
     hard = ()
@@ -128,6 +130,44 @@ def make_training_pair(config, seed, *, details=False, hard_negatives=False):
     classical = ClassicalSegmenter(card=card).diffuse_on_model_grid(plane)[0]
     return (*pair, np.where(y, labels, 0)[tile].astype(np.int16),
             snr[tile].astype(np.float32), classical[tile], *hard)
+
+
+def truth_level(mask_snr, card, applied):
+    """
+    The signal-to-noise ratio above which diffuse emission is truth, on the
+    grid of ``applied``: the card itself, or the card scaled to a wider
+    input beam (`~astropy_radiounet.models.ModelCard.at_beam`).
+
+    ``mask_snr`` is the level at the card's own beam.  On a grid scaled
+    ``k`` times, the noise per beam of the LoTSS sky smoothed to the wider
+    beam is ``k`` times higher and a beam holds ``k**2`` times the surface
+    brightness, so the level is ``k * mask_snr``: the truth is the same
+    surface brightness at every input beam, not ever fainter emission.
+
+    Parameters
+    ----------
+    mask_snr : float
+        The level at ``card``'s beam (``TrainingConfig.mask_snr``).
+    card, applied : `~astropy_radiounet.models.ModelCard`
+        The model's card and the one applied to the image.
+
+    Returns
+    -------
+    level : float
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from radio_beam import Beam
+    >>> from astropy_radiounet.models import find_card
+    >>> from astropy_radiounet.training import truth_level
+    >>> card = find_card("v0.2")
+    >>> truth_level(0.5, card, card), truth_level(0.5, card, card.at_beam(Beam(60 * u.arcsec)))
+    (0.5, 1.5)
+    """
+    if applied is card or card.beam is None:
+        return float(mask_snr)
+    return float(mask_snr * (applied.beam.major / card.beam.major).decompose().value)
 
 
 def _hard_negatives(simulated, factor, level, truth):
@@ -224,11 +264,13 @@ def make_training_pairs(config, n, *, seed, parallel=False, progress_bar=False, 
 #: The TrainingConfig values that determine a pair (the data recipe); a
 #: training set records them and is used only with a config that agrees.
 DATA_RECIPE_KEYS = ("pixel_scale_arcsec", "beam_arcsec", "snr_max", "noise_box_size",
-                    "tile_size", "mask_snr", "field", "input_channels", "hard_negative_level")
+                    "tile_size", "mask_snr", "field", "input_channels", "hard_negative_level",
+                    "input_beams_arcsec")
 
 #: What a training set written before an entry of the data recipe existed was
 #: made with (its manifest lacks the entry).
-RECIPE_WHEN_ABSENT = {"input_channels": ["image"], "hard_negative_level": None}
+RECIPE_WHEN_ABSENT = {"input_channels": ["image"], "hard_negative_level": None,
+                      "input_beams_arcsec": None}
 
 #: The manifest of a written training set.
 MANIFEST = "training_set.json"
@@ -245,6 +287,8 @@ def data_recipe(config):
     """
     values = asdict(config)
     values["input_channels"] = list(config.input_channels)
+    if config.input_beams_arcsec is not None:
+        values["input_beams_arcsec"] = [float(beam) for beam in config.input_beams_arcsec]
     if not config.hard_negatives:
         values["hard_negative_level"] = None
     return {key: values[key] for key in DATA_RECIPE_KEYS}

@@ -26,7 +26,7 @@ Run::
 
     python benchmarks/coarse_beams.py                        # v0.2 and the default
     python benchmarks/coarse_beams.py --weights v0.2 --n-fields 2 --beams 45
-    python benchmarks/coarse_beams.py --weights v0.2 v0.3 coarse/unet-v0.3-coarse.json \
+    python benchmarks/coarse_beams.py --weights v0.2 v0.3 coarse/unet-coarse.json \
         --beams 25 45 60 90 --n-fields 3 --size 1200 --cluster-fields 100
 """
 
@@ -40,7 +40,7 @@ import numpy as np
 def _fields(args, beam):
     """The fields without diffuse emission and those of one halo, at ``beam`` arcsec."""
     from astropy_radiounet.evaluation.confusers import confuser_fields, field_shapes
-    from astropy_radiounet.simulation.instrument import noise_at_beam
+    from astropy_radiounet.simulation import keywords_at_beam
     from astropy_radiounet.simulation import simulate_field
 
     shape = (args.size, args.size)
@@ -48,8 +48,7 @@ def _fields(args, beam):
                                  shape=shape))
     halo_only = {"halo": 1.0, "relic": 0.0, "mini_halo": 0.0, "bridge": 0.0, "filament": 0.0}
     halos = [simulate_field(field_shapes(shape, [beam])[0], seed=args.seed + 100 + k,
-                            beam=beam * u.arcsec, pixel_scale=beam / 4 * u.arcsec,
-                            noise=noise_at_beam(beam * u.arcsec), n_clusters=1,
+                            **keywords_at_beam(beam * u.arcsec), n_clusters=1,
                             cluster_at_center=True, diffuse_probability=1.0,
                             diffuse_rates=halo_only)
              for k in range(args.n_fields)]
@@ -77,11 +76,10 @@ def _clusters(args):
     """The cluster level of every model at each beam (evaluate_clusters)."""
     from astropy_radiounet.evaluation.confusers import field_shapes
     from astropy_radiounet.evaluation.simulated import evaluate_clusters, format_cluster_summary
-    from astropy_radiounet.simulation.instrument import noise_at_beam
+    from astropy_radiounet.simulation import keywords_at_beam
 
     for beam in args.beams:
-        keywords = {"beam": beam * u.arcsec, "pixel_scale": beam / 4 * u.arcsec,
-                    "noise": noise_at_beam(beam * u.arcsec)}
+        keywords = keywords_at_beam(beam * u.arcsec)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _, summary = evaluate_clusters(

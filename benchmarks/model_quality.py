@@ -124,11 +124,10 @@ def _cluster_fields(beam):
     import astropy.units as u
 
     from astropy_radiounet.evaluation.confusers import field_shapes
-    from astropy_radiounet.simulation import noise_at_beam
+    from astropy_radiounet.simulation import keywords_at_beam
 
     return {"shape": field_shapes((1024, 1024), [beam])[0],
-            "field_kwargs": {"beam": beam * u.arcsec, "pixel_scale": beam / 4 * u.arcsec,
-                             "noise": noise_at_beam(beam * u.arcsec)}}
+            "field_kwargs": keywords_at_beam(beam * u.arcsec)}
 
 
 def _write_card(card, args, pixels, summary, results, real_field):

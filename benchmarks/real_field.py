@@ -33,7 +33,7 @@ def marked_snr(weights):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         probability = segmenter.predict_probability(plane)
-        model_input = prepare_model_input(plane, segmenter.card_for(plane.beam))
+        model_input = prepare_model_input(plane, segmenter.card)  # as the segmenter does
     values, valid = model_input.image.read()
     snr = np.where(valid, values / model_input.noise(), np.nan).astype(np.float32)
     if model_input.factor != 1.0:
@@ -48,8 +48,8 @@ def marked_snr(weights):
             return float("nan"), float("nan")
         return float(np.median(snr[where])), float(np.mean(snr[where] > 1))
 
-    return segmenter.card_for(plane.beam).name, float(marked.sum() / finite.sum()), \
-        stats(marked), stats(unmarked)
+    return model_input.card.name, float(marked.sum() / finite.sum()), stats(marked), \
+        stats(unmarked)
 
 
 def main():

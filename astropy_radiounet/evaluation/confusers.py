@@ -16,7 +16,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable
 
-from ..simulation.instrument import noise_at_beam
+from ..simulation.instrument import keywords_at_beam
 from ..simulation.radio_galaxies import RADIO_GALAXY_KINDS, V02_RADIO_GALAXY_KINDS
 from ..training.config import check_field_keywords
 from ..utils.validation import PositiveInteger, PositiveNumber
@@ -203,11 +203,11 @@ def confuser_fields(n_fields, *, seed=4242, beam=6 * u.arcsec, shape=(2048, 2048
     n_fields = PositiveInteger().validate(n_fields, "n_fields")
     (value,) = _beam_values(beam, "beam", "6 * u.arcsec", single=True)
     (field_shape,) = field_shapes(shape, [value])
-    keywords = {"noise": noise_at_beam(value * u.arcsec), **CONFUSER_FIELD,
+    at_beam = keywords_at_beam(value * u.arcsec)
+    keywords = {"noise": at_beam.pop("noise"), **CONFUSER_FIELD,
                 **_checked_field_kwargs(field_kwargs)}
     for child in np.random.SeedSequence(seed).spawn(n_fields):
-        yield simulate_field(field_shape, seed=child, beam=value * u.arcsec,
-                             pixel_scale=value / 4 * u.arcsec, **keywords)
+        yield simulate_field(field_shape, seed=child, **at_beam, **keywords)
 
 
 def _checked_field_kwargs(field_kwargs):

@@ -366,12 +366,13 @@ def _cluster_field_maps(field, segmenters, classical, mask_snr, detection_snr):
     labels = [LABELS[name] for name in CLUSTER_DIFFUSE_LABELS]
     own = np.where(np.isin(field.labels, labels), field.diffuse_sky, 0.0)
     truth_snr = tapered_snr(field.diffuse_sky)
-    maps = {"truth": on_input_grid(truth_snr > truth_level(mask_snr, card, model_input.card)),
+    level = truth_level(mask_snr, card, model_input.card)  # one surface brightness at any beam
+    maps = {"truth": on_input_grid(truth_snr > level),
             "own": on_input_grid(tapered_snr(own) > detection_snr) > 0.5,
             "radio_galaxies": field.radio_galaxy_footprints() > 0}
     confuser_snr = tapered_snr(field.sky - field.diffuse_sky)
     maps["confuser"] = on_input_grid((confuser_snr > detection_snr)
-                                     & (truth_snr <= mask_snr)) > 0.5
+                                     & (truth_snr <= level)) > 0.5
     if classical is not None:
         maps["baseline"] = classical.predict_probability(plane)
     models = {label: segmenter.predict_probability(plane)

@@ -24,7 +24,7 @@ from ..image.resampling import to_input_grid
 from ..models.card import ModelCard, load_model
 from ..utils.validation import PositiveNumber
 from .base import SegmenterBase
-from .model_input import on_model_grid, scale_factor
+from .model_input import card_for_input, on_model_grid, scale_factor
 
 __all__ = ["ClassicalSegmenter"]
 
@@ -37,7 +37,9 @@ class ClassicalSegmenter(SegmenterBase):
        full-resolution image; those smaller than ``compact_max_beams`` beams
        are compact sources.
     2. The image is resampled and convolved to the card's grid and beam (the
-       taper), exactly as for the network.
+       taper), exactly as for the network: an image of a wider beam is read
+       on the card's grid scaled to its beam
+       (`~astropy_radiounet.models.ModelCard.at_beam`).
     3. The compact sources alone are tapered the same way, and every tapered
        pixel where they contribute more than ``compact_mask_snr`` times the
        tapered noise is masked.
@@ -134,11 +136,8 @@ class ClassicalSegmenter(SegmenterBase):
         return self._compact_sources(plane, scale_factor(plane, self._card_for(plane)))
 
     def _card_for(self, plane):
-        """
-        The card's grid and beam for ``plane``: scaled to its beam when that is
-        wider (`~astropy_radiounet.models.ModelCard.at_beam`), as the U-Net's.
-        """
-        return self.card if plane.beam is None else self.card.at_beam(plane.beam)
+        """The card's grid and beam for ``plane``: scaled to a wider beam, as the U-Net's."""
+        return card_for_input(plane, self.card, warn=False)
 
     def _compact_sources(self, plane, factor):
         values, valid = plane.read()

@@ -396,7 +396,7 @@ def prepare_model_input(plane, card):
                       input_noise=input_noise, card=card)
 
 
-def card_for_input(plane, card):
+def card_for_input(plane, card, *, warn=True):
     """
     The card a model applies to an image: its own, or scaled to a coarser beam.
 
@@ -412,6 +412,9 @@ def card_for_input(plane, card):
         The input.
     card : `~astropy_radiounet.models.ModelCard`
         The model's card.
+    warn : bool, optional
+        Warn when the card has a full-resolution channel that a coarser
+        image cannot feed (off for the classical baseline, which reads none).
 
     Returns
     -------
@@ -443,13 +446,13 @@ def card_for_input(plane, card):
                  _beam_text(plane.beam), _beam_text(card.beam),
                  scaled.pixel_scale.to_value(u.arcsec))
         sharp = [name for name in card.input_channels if INPUT_CHANNELS[name].full_resolution]
-        if sharp:
+        if sharp and warn:
             warnings.warn(f"The image's beam ({_beam_text(plane.beam)}) is wider than the "
                           f"model's ({_beam_text(card.beam)}), and the model's {sharp} "
                           f"channel reads an image several times sharper than its beam, "
                           f"which this one is not: the channel is outside what the model "
-                          f"was trained on, and diffuse emission may be missed (v0.3 missed "
-                          f"3 of 3 simulated halos at 45\").  No shipped model ranks "
+                          f"was trained on, and diffuse emission may be missed.  No shipped "
+                          f"model ranks "
                           f"simulated clusters well at such beams (the single-channel "
                           f"weights='v0.2' worse than v0.3; see the coarse-beam section of "
                           f"the segmentation docs): treat the results as candidates to "

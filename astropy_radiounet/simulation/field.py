@@ -37,8 +37,8 @@ from .config import DEFAULT_DIFFUSE_RATES, ClusterConfig, SkyConfig
 from .cosmology_web import (density_field, find_peaks, kpc_per_arcsec, r500_kpc,
                             sample_masses, web_edges)
 from .fits_io import image_hdu, lotss_header
-from .instrument import (InstrumentConfig, blank_mask, correlated_noise, instrument_kernels,
-                         rms_variation)
+from .instrument import (LOTSS_BEAM, LOTSS_NOISE, InstrumentConfig, blank_mask,
+                         correlated_noise, instrument_kernels, rms_variation)
 from .radio_galaxies import radio_galaxy, sample_cluster_radio_galaxies, sample_radio_galaxies
 from .truth import label_image, truth_mask
 
@@ -282,7 +282,7 @@ _STAGE_KEYWORDS = {
 
 
 def simulate_field(shape=(512, 512), *, seed=None, pixel_scale=1.5 * u.arcsec,
-                   beam=6 * u.arcsec, noise=70 * u.uJy / u.beam, frequency=144 * u.MHz,
+                   beam=LOTSS_BEAM, noise=LOTSS_NOISE, frequency=144 * u.MHz,
                    center=None, n_clusters=1, redshift=None, redshift_range=(0.08, 0.6),
                    mass_range=(2e14, 1.5e15) * u.Msun, diffuse_probability=None,
                    diffuse_rates=None, cluster_at_center=False, overdensities=True,

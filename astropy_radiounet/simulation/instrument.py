@@ -20,7 +20,7 @@ from ._utils import FWHM_TO_SIGMA, beam_covariance, check_range, to_value
 
 __all__ = ["InstrumentConfig", "parse_beam", "lofar_layout", "uv_coverage", "dirty_beam",
            "instrument_kernels", "InstrumentKernels", "LOTSS_NOISE", "LOTSS_BEAM",
-           "noise_at_beam"]
+           "noise_at_beam", "keywords_at_beam"]
 
 ARCSEC = np.pi / 180 / 3600
 LOFAR_LATITUDE = 52.91  # deg, the LOFAR core
@@ -65,6 +65,35 @@ def noise_at_beam(beam, *, noise=LOTSS_NOISE, reference_beam=LOTSS_BEAM):
     <Quantity 700. uJy / beam>
     """
     return noise * float(u.Quantity(beam, u.arcsec) / u.Quantity(reference_beam, u.arcsec))
+
+
+def keywords_at_beam(beam, *, noise=LOTSS_NOISE):
+    """
+    The `~astropy_radiounet.simulation.simulate_field` keywords of a field
+    of a LoTSS image smoothed to ``beam``: that beam, pixels of a quarter of
+    it, and the noise smoothed with it (`noise_at_beam`).
+
+    Parameters
+    ----------
+    beam : `~astropy.units.Quantity`
+        The beam (FWHM).
+    noise : `~astropy.units.Quantity`, optional
+        The noise at the LoTSS 6" beam.
+
+    Returns
+    -------
+    keywords : dict
+        ``beam``, ``pixel_scale`` and ``noise``.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy_radiounet.simulation import keywords_at_beam
+    >>> {key: str(value) for key, value in keywords_at_beam(60 * u.arcsec).items()}
+    {'beam': '60.0 arcsec', 'pixel_scale': '15.0 arcsec', 'noise': '700.0 uJy / beam'}
+    """
+    beam = u.Quantity(beam, u.arcsec)
+    return {"beam": beam, "pixel_scale": beam / 4, "noise": noise_at_beam(beam, noise=noise)}
 
 
 def parse_beam(beam):
@@ -239,8 +268,8 @@ class InstrumentConfig:
         put("blank_edges", _blank_fraction(self.blank_edges))
 
     @classmethod
-    def from_arguments(cls, *, pixel_scale=1.5 * u.arcsec, beam=6 * u.arcsec,
-                       noise=70 * u.uJy / u.beam, frequency=144 * u.MHz,
+    def from_arguments(cls, *, pixel_scale=1.5 * u.arcsec, beam=LOTSS_BEAM,
+                       noise=LOTSS_NOISE, frequency=144 * u.MHz,
                        noise_correlation=None, noise_variation=0.1, noise_anisotropy=4.2,
                        artefacts=True,
                        residual_fraction=(0.003, 0.03), calibration_error=None,

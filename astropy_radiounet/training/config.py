@@ -168,8 +168,8 @@ class TrainingConfig:
         (`~astropy_radiounet.models.ModelCard.at_beam`).  So a model for
         coarse surveys (25" to 90") learns their confusion and noise at the
         scales it will see them.  `None` (the default): every field at the
-        ``field``'s beam (6").  ``field`` must then not set ``beam`` or
-        ``pixel_scale``.
+        ``field``'s beam (6").  With beams given, ``field`` must not set
+        ``beam`` or ``pixel_scale``.
     bce_weight, tversky_weight, tversky_alpha, tversky_beta : float
         Loss: BCE + Tversky with these weights (>= 0, not both 0); alpha
         and beta, in [0, 1], weigh the false positives and negatives.
@@ -337,12 +337,13 @@ class TrainingConfig:
         if self.input_beams_arcsec is None:
             return
         beams = self.input_beams_arcsec
-        if (isinstance(beams, (str, bytes)) or not hasattr(beams, "__len__") or not beams
+        if (isinstance(beams, (str, bytes)) or not hasattr(beams, "__len__") or len(beams) == 0
                 or not all(_is_number(beam) and beam > 0 for beam in beams)):
             msg = (f"input_beams_arcsec={beams!r} must be None (every field at the field's "
                    f"beam) or a non-empty list of positive beams in arcsec, e.g. "
                    f"[25, 30, 45, 60, 90].")
             raise ValueError(msg)
+        self.input_beams_arcsec = tuple(float(beam) for beam in beams)  # JSON-writable
         clash = sorted(set(self.field) & {"beam", "pixel_scale"})
         if clash:
             msg = (f"field sets {clash} and input_beams_arcsec sets them too (each field at "
@@ -426,13 +427,26 @@ class TrainingConfig:
 
     def field_factor(self, beam=None):
         """
-        Native (simulated) pixels per model pixel, for a field of input
-        ``beam`` (arcsec; `input_beam`) or, by default, of the ``field``'s.
+        Simulated pixels per model pixel.
+
+        Parameters
+        ----------
+        beam : float or None, optional
+            The input beam of the field (arcsec; see `input_beam`); `None`
+            for a field of the ``field``'s beam and pixels.
+
+        Returns
+        -------
+        factor : float
+            The model grid's pixel (the card's, scaled to a wider ``beam``)
+            over the field's.
         """
         if beam is None:
             return self.pixel_scale_arcsec / self.field.get("pixel_scale", 1.5)
+        from ..simulation import keywords_at_beam
+
         model_pixel = self.card().at_beam(Beam(beam * u.arcsec)).pixel_scale
-        return float(model_pixel / (beam * u.arcsec / 4))
+        return float(model_pixel / keywords_at_beam(beam * u.arcsec)["pixel_scale"])
 
 
 def _field_keywords(config, beam=None):
@@ -440,7 +454,7 @@ def _field_keywords(config, beam=None):
     simulate_field keywords from the JSON-friendly config, for a field of
     input ``beam`` (arcsec; see ``TrainingConfig.input_beams_arcsec``).
     """
-    from ..simulation import LOTSS_NOISE, noise_at_beam
+    from ..simulation import LOTSS_NOISE, keywords_at_beam
 
     keywords = dict(config.field)
     for name in ("pixel_scale", "beam"):
@@ -449,10 +463,8 @@ def _field_keywords(config, beam=None):
     if "noise" in keywords:
         keywords["noise"] = keywords["noise"] * u.uJy / u.beam
     if beam is not None:
-        keywords["noise"] = noise_at_beam(beam * u.arcsec,
-                                          noise=keywords.get("noise", LOTSS_NOISE))
-        keywords["beam"] = beam * u.arcsec
-        keywords["pixel_scale"] = beam / 4 * u.arcsec
+        keywords.update(keywords_at_beam(beam * u.arcsec,
+                                         noise=keywords.get("noise", LOTSS_NOISE)))
     if "mass_range" in keywords:
         keywords["mass_range"] = np.asarray(keywords["mass_range"], dtype=float) * u.Msun
     return keywords

@@ -86,8 +86,10 @@ def make_training_pair(config, seed, *, details=False, hard_negatives=False):
     labels, snr, baseline : `~numpy.ndarray`
         With ``details``: the diffuse source type
         (`~astropy_radiounet.simulation.LABELS`, 0 for none) covering most of
-        each model pixel, the diffuse emission over the local noise, and the
-        baseline's mask (float32 0/1).
+        each model pixel, the diffuse emission over the local noise (for a
+        recipe of ``input_beams_arcsec``, over ``truth_level / mask_snr``
+        times it, so that ``snr > mask_snr`` is the truth at every beam), and
+        the baseline's mask (float32 0/1).
     hard : `~numpy.ndarray`
         With ``hard_negatives`` (last): the hard negatives, float32 0/1.
 
@@ -114,7 +116,9 @@ def make_training_pair(config, seed, *, details=False, hard_negatives=False):
                             model_input.card, model_input.factor)
     values, valid = diffuse.read()
     snr = np.where(valid, values / model_input.noise(), 0.0)
-    y = snr > truth_level(config.mask_snr, card, model_input.card)
+    if config.input_beams_arcsec is not None:  # one surface brightness at every beam
+        snr *= config.mask_snr / truth_level(config.mask_snr, card, model_input.card)
+    y = snr > config.mask_snr
     tile = (slice(0, config.tile_size),) * 2
     pair = (x[tile].astype(np.float32), y[tile].astype(np.float32))
     hard = ()
@@ -154,6 +158,7 @@ def truth_level(mask_snr, card, applied):
     Returns
     -------
     level : float
+        ``mask_snr`` times the ratio of the beams of ``applied`` and ``card``.
 
     Examples
     --------

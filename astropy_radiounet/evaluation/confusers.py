@@ -203,11 +203,11 @@ def confuser_fields(n_fields, *, seed=4242, beam=6 * u.arcsec, shape=(2048, 2048
     n_fields = PositiveInteger().validate(n_fields, "n_fields")
     (value,) = _beam_values(beam, "beam", "6 * u.arcsec", single=True)
     (field_shape,) = field_shapes(shape, [value])
-    at_beam = keywords_at_beam(value * u.arcsec)
-    keywords = {"noise": at_beam.pop("noise"), **CONFUSER_FIELD,
+    # beam and pixel_scale are reserved; a noise in field_kwargs replaces the smoothed one.
+    keywords = {**keywords_at_beam(value * u.arcsec), **CONFUSER_FIELD,
                 **_checked_field_kwargs(field_kwargs)}
     for child in np.random.SeedSequence(seed).spawn(n_fields):
-        yield simulate_field(field_shape, seed=child, **at_beam, **keywords)
+        yield simulate_field(field_shape, seed=child, **keywords)
 
 
 def _checked_field_kwargs(field_kwargs):

@@ -452,10 +452,8 @@ def card_for_input(plane, card, *, warn=True):
                           f"channel reads an image several times sharper than its beam, "
                           f"which this one is not: the channel is outside what the model "
                           f"was trained on, and diffuse emission may be missed.  No shipped "
-                          f"model ranks "
-                          f"simulated clusters well at such beams (the single-channel "
-                          f"weights='v0.2' worse than v0.3; see the coarse-beam section of "
-                          f"the segmentation docs): treat the results as candidates to "
-                          f"inspect.", ResolutionWarning,
-                          stacklevel=3)
+                          "model ranks simulated clusters well at such beams (the "
+                          "single-channel weights='v0.2' worse than v0.3; see the coarse-beam "
+                          "section of the segmentation docs): treat the results as "
+                          "candidates to inspect.", ResolutionWarning, stacklevel=3)
     return scaled

@@ -3,13 +3,15 @@
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.table import QTable
 
 from astropy_radiounet import RadioUNetSegmenter
 from astropy_radiounet.evaluation.confusers import (OTHER_CONFUSERS, confuser_fields,
                                                     confuser_masks, evaluate_confusers,
                                                     format_confuser_table)
-from astropy_radiounet.evaluation.simulated import evaluate_clusters, format_cluster_summary
-from astropy_radiounet.models import find_card
+from astropy_radiounet.evaluation.simulated import (_host_false_positives, evaluate_clusters,
+                                                    format_cluster_summary)
+from astropy_radiounet.models import ModelCard, find_card
 from astropy_radiounet.training.pairs import simulated_plane
 
 SHAPE = (256, 256)
@@ -114,14 +116,36 @@ def test_several_models_on_the_same_cluster_fields(tiny_model_dir):
     assert default["card_threshold"] == default["fp_threshold"] == card_threshold
     hosts = (table["classification"] == "NDE") & table["hosts_radio_galaxy"]
     assert default["fp_rate_hosts"] == np.mean(table["ratio_default"][hosts] > card_threshold)
+    assert default["fp_rate_hosts_counts"][1] == summary["n_nde_hosts"]
+    clear = default["fp_rate_hosts_clear_counts"][1] + default["fp_rate_others_clear_counts"][1]
+    assert clear + np.sum((table["classification"] == "NDE")
+                          & (table["ratio_truth"] > card_threshold)) == summary["n_nde"]
     assert default["auc_over_truth"] == pytest.approx(default["auc"] / summary["truth"]["auc"])
     # A card without a threshold on R: the balanced-accuracy one, marked in the table.
     assert summary["tiny.json"]["card_threshold"] is None
     assert summary["tiny.json"]["fp_threshold"] == summary["tiny.json"]["threshold"]
     lines = format_cluster_summary(summary).splitlines()
     assert lines[0] == "| metric | default | default #2 | tiny.json | truth |"
-    assert lines[-2].endswith(f"| {card_threshold:.4g} | {card_threshold:.4g} | "
-                              f"{summary['tiny.json']['threshold']:.4g}* | - |")
+    row = next(line for line in lines if line.startswith("| card's threshold on R"))
+    assert row.endswith(f"| {card_threshold:.4g} | {card_threshold:.4g} | "
+                        f"{summary['tiny.json']['threshold']:.4g}* | - |")
+    flagged, total = default["fp_rate_hosts_counts"]
+    assert f"| {default['fp_rate_hosts']:.3f} ({flagged}/{total}) |" in lines[-4]
+
+
+def test_false_positives_where_the_truth_mask_is_below_the_threshold():
+    # Five NDE clusters, four hosting a radio galaxy; the truth mask passes
+    # the threshold (0.01) on one host, which the model flags too.
+    table = QTable({"classification": ["NDE"] * 5 + ["DE"],
+                    "hosts_radio_galaxy": [True, True, True, True, False, True],
+                    "ratio": [0.05, 0.02, 0.0, 0.0, 0.03, 0.5],
+                    "ratio_truth": [0.2, 0.0, 0.0, 0.005, 0.0, 0.3]})
+    card = ModelCard(name="t", backbone="unet", detection_ratio_threshold=0.01)
+    rates = _host_false_positives(table, "ratio", {}, card)
+    assert rates["fp_rate_hosts_counts"] == (2, 4) and rates["fp_rate_hosts"] == 0.5
+    assert rates["fp_rate_hosts_truth_counts"] == (1, 4)
+    assert rates["fp_rate_hosts_clear_counts"] == (1, 3)
+    assert rates["fp_rate_others_clear_counts"] == (1, 1) and rates["fp_rate_others_clear"] == 1
 
 
 def test_a_named_sky_replaces_the_recipes_own():

@@ -36,7 +36,9 @@ def evaluate_pixels(weights, *, n_tiles=200, seed=12345, parallel=False, thresho
     The tiles are made with the recipe stored in the model card, with a seed
     distinct from those of training and validation; ``sky`` replaces the
     recipe's sky, so that models trained on different skies can be
-    measured on the same one (the same seed then gives the same fields).
+    measured on the same one (the same seed then gives the same fields
+    when the recipes differ in nothing else that shapes them: tile size,
+    grid, truth level and the other simulation keywords).
 
     Parameters
     ----------

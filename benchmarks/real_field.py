@@ -35,10 +35,9 @@ def marked_snr(weights):
         probability = segmenter.predict_probability(plane)
         model_input = prepare_model_input(plane, segmenter.card)  # as the segmenter does
     values, valid = model_input.image.read()
-    snr = np.where(valid, values / model_input.noise(), np.nan).astype(np.float32)
-    if model_input.factor != 1.0:
-        snr = to_input_grid(snr, model_input.factor, plane.shape,
-                            out=np.empty(plane.shape, dtype=np.float32))
+    snr = to_input_grid(np.where(valid, values / model_input.noise(), np.nan).astype(np.float32),
+                        model_input.factor, plane.shape,
+                        out=np.empty(plane.shape, dtype=np.float32))
     finite = np.isfinite(probability) & np.isfinite(snr)
     marked = finite & (probability > segmenter.threshold)
     unmarked = finite & ~marked

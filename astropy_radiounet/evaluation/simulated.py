@@ -370,11 +370,8 @@ def _cluster_field_maps(field, segmenters, classical, mask_snr, detection_snr):
         return image.read()[0] / noise
 
     def on_input_grid(values):
-        if model_input.factor == 1.0:
-            return values.astype(np.float32)
-        out = np.empty(field.image.shape, dtype=np.float32)
-        return to_input_grid(values.astype(np.float32), model_input.factor,
-                             field.image.shape, out=out)
+        return to_input_grid(values, model_input.factor, field.image.shape,
+                             out=np.empty(field.image.shape, dtype=np.float32))
 
     labels = [LABELS[name] for name in CLUSTER_DIFFUSE_LABELS]
     own = np.where(np.isin(field.labels, labels), field.diffuse_sky, 0.0)

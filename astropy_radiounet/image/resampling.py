@@ -290,6 +290,9 @@ def to_input_grid(probability, factor, shape, *, out, strip_rows=1024):
     """
     Interpolate a model-grid map back onto the input grid.
 
+    At ``factor`` 1 the two grids are the same, and the map is copied into
+    ``out``.
+
     Parameters
     ----------
     probability : `~numpy.ndarray`
@@ -305,6 +308,9 @@ def to_input_grid(probability, factor, shape, *, out, strip_rows=1024):
     -------
     out : `~numpy.ndarray`
     """
+    if factor == 1.0:
+        out[...] = probability
+        return out
     ny, nx = shape
     w_rows = _linear_weights(probability.shape[0], ny, 1.0 / factor).tocsc()
     w_cols = _linear_weights(probability.shape[1], nx, 1.0 / factor)

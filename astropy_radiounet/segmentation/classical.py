@@ -201,11 +201,8 @@ class ClassicalSegmenter(SegmenterBase):
         """
         plane = read_image(data, mask=mask, wcs=wcs, beam=beam)
         diffuse, factor = self.diffuse_on_model_grid(plane)
-        out = np.empty(plane.shape, dtype=np.float32)
-        if factor == 1.0:
-            out[...] = diffuse
-        else:
-            to_input_grid(diffuse, factor, plane.shape, out=out)
+        out = to_input_grid(diffuse, factor, plane.shape,
+                            out=np.empty(plane.shape, dtype=np.float32))
         np.clip(out, 0.0, 1.0, out=out)
         plane.blank_into(out)
         return out

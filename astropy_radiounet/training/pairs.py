@@ -292,8 +292,8 @@ def data_recipe(config):
     """
     values = asdict(config)
     values["input_channels"] = list(config.input_channels)
-    if config.input_beams_arcsec is not None:
-        values["input_beams_arcsec"] = [float(beam) for beam in config.input_beams_arcsec]
+    if config.input_beams_arcsec is not None:  # floats already (TrainingConfig.check)
+        values["input_beams_arcsec"] = list(config.input_beams_arcsec)
     if not config.hard_negatives:
         values["hard_negative_level"] = None
     return {key: values[key] for key in DATA_RECIPE_KEYS}
